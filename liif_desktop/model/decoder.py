@@ -1,0 +1,209 @@
+"""Fast LIIF decoding on output-pixel grids.
+
+The MLP's first layer is linear in the unfolded latent code, so its feature part is computed
+once per latent cell instead of once per query: for 3×3 unfolding it is exactly a 3×3
+convolution of the codes (:meth:`FoldedDecoder.project`). Queries on a rectangular grid are
+separable: the neighbour index and relative offset of a row depend on the row only, and those
+of a column on the column only, so a grid needs no per-pixel coordinate tensors and no
+576-channel unfolded features at output resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from liif_desktop.model.coords import nearest_index, pixel_centres
+from liif_desktop.model.liif import _EPS_SHIFT, LIIF
+
+
+class Cancelled(Exception):
+    """Raised inside a render when its cancel check says stop."""
+
+
+@dataclass(frozen=True)
+class AxisQueries:
+    """Per-shift latent indices and relative offsets for a run of output pixels on one axis.
+
+    Attributes
+    ----------
+    index
+        (S, n) latent-grid index for each ensemble shift S and output pixel.
+    rel
+        (S, n) offset from that latent centre, in latent pixels.
+    """
+
+    index: torch.Tensor
+    rel: torch.Tensor
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Lowest and one past the highest latent index used."""
+        return int(self.index.min()), int(self.index.max()) + 1
+
+
+def axis_queries(out_size: int, lr_size: int, start: int, stop: int, ensemble: bool) -> AxisQueries:
+    """Queries of output pixels ``start..stop-1`` of an ``out_size`` axis on ``lr_size`` codes.
+
+    The arithmetic matches :meth:`LIIF.query` so both paths pick the same codes.
+    """
+    centre = pixel_centres(out_size, start, stop)
+    lr_centres = pixel_centres(lr_size)
+    shifts = (-1, 1) if ensemble else (0,)
+    eps = _EPS_SHIFT if ensemble else 0.0
+    half = 1.0 / lr_size
+    indices, rels = [], []
+    for s in shifts:
+        shifted = (centre + (s * half + eps)).clamp_(-1 + 1e-6, 1 - 1e-6)
+        idx = nearest_index(shifted, lr_size)
+        indices.append(idx)
+        rels.append((centre - lr_centres[idx]) * lr_size)
+    return AxisQueries(torch.stack(indices), torch.stack(rels))
+
+
+class FoldedDecoder:
+    """LIIF decoder with the first MLP layer folded onto the latent grid.
+
+    Parameters
+    ----------
+    model
+        A LIIF model (its weights are read, not copied, at construction).
+    dtype
+        Compute dtype of the MLP (float32, or bfloat16/float16 as a speed option).
+    """
+
+    def __init__(self, model: LIIF, dtype: torch.dtype = torch.float32) -> None:
+        layers = model.imnet.linear_layers()
+        first = layers[0]
+        feat_dim = model.feat_dim
+        weight = first.weight.detach()
+        self.ensemble = model.local_ensemble
+        self.cell_decode = model.cell_decode
+        channels = model.latent_dim
+        k = 3 if model.feat_unfold else 1
+        # unfold orders its channels as (code channel, kernel row, kernel col): a conv kernel.
+        self.fold_weight = weight[:, :feat_dim].reshape(weight.shape[0], channels, k, k)
+        self.fold_bias = first.bias.detach()
+        self.fold_padding = k // 2
+        self.coord_weight = weight[:, feat_dim:].to(dtype)  # (hidden, 2 or 4)
+        self.hidden = [(m.weight.detach().to(dtype), m.bias.detach().to(dtype)) for m in layers[1:]]
+        self.dtype = dtype
+        self.hidden_dim = int(weight.shape[0])
+
+    @property
+    def margin(self) -> int:
+        """Latent pixels beyond a window that :meth:`project` needs to be exact there."""
+        return self.fold_padding
+
+    def project(self, feat: torch.Tensor) -> torch.Tensor:
+        """First-layer feature term of every latent cell.
+
+        Parameters
+        ----------
+        feat
+            (C, h, w) or (1, C, h, w) latent codes. Zero padding at the edges matches the
+            reference only at true image borders; elsewhere pass :attr:`margin` extra pixels
+            and crop them from the result.
+
+        Returns
+        -------
+        torch.Tensor
+            (h, w, hidden) channels-last projection in the compute dtype.
+        """
+        if feat.dim() == 3:
+            feat = feat.unsqueeze(0)
+        proj = F.conv2d(
+            feat, self.fold_weight.to(feat), self.fold_bias.to(feat), padding=self.fold_padding
+        )
+        return proj[0].permute(1, 2, 0).to(self.dtype).contiguous()
+
+    def decode_grid(
+        self,
+        proj: torch.Tensor,
+        origin: tuple[int, int],
+        lr_size: tuple[int, int],
+        out_size: tuple[int, int],
+        rows: tuple[int, int],
+        cols: tuple[int, int],
+        max_queries: int = 8192,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> torch.Tensor:
+        """Decode a rectangle of an output grid.
+
+        Parameters
+        ----------
+        proj
+            (h, w, hidden) from :meth:`project`, covering latent rows/cols from ``origin``
+            and at least the span the rectangle needs (see :func:`axis_queries`).
+        origin
+            (row, col) of ``proj[0, 0]`` in the whole latent grid.
+        lr_size
+            (H, W) of the whole latent grid (the input image).
+        out_size
+            (H_out, W_out) of the whole output grid; need not be a multiple of ``lr_size``.
+        rows, cols
+            Half-open ranges of output pixels to produce.
+        max_queries
+            Output pixels decoded at once; bounds the working memory (about
+            ``max_queries × hidden × 12`` bytes).
+        should_stop
+            Polled between chunks; when it returns True, :class:`Cancelled` is raised.
+
+        Returns
+        -------
+        torch.Tensor
+            (rows, cols, 3) raw predictions (float32); RGB is ``raw * 0.5 + 0.5``.
+        """
+        lr_h, lr_w = lr_size
+        out_h, out_w = out_size
+        qy = axis_queries(out_h, lr_h, rows[0], rows[1], self.ensemble)
+        qx = axis_queries(out_w, lr_w, cols[0], cols[1], self.ensemble)
+        n_rows, n_cols = rows[1] - rows[0], cols[1] - cols[0]
+        out = torch.empty(n_rows, n_cols, 3, dtype=torch.float32, device=proj.device)
+        rows_per_chunk = max(1, max_queries // max(n_cols, 1))
+        cw = self.coord_weight.to(proj.device)
+        cell_term = torch.zeros(self.hidden_dim, dtype=self.dtype, device=proj.device)
+        if self.cell_decode:
+            cell_term = cw[:, 2] * (2.0 / out_h * lr_h) + cw[:, 3] * (2.0 / out_w * lr_w)
+        iy_all = (qy.index - origin[0]).to(proj.device)
+        ix_all = (qx.index - origin[1]).to(proj.device)
+        ry_all = qy.rel.to(proj.device)
+        rx_all = qx.rel.to(proj.device)
+        # Column terms do not depend on the row: compute them once per shift.
+        col_terms = [torch.outer(rx_all[s].to(self.dtype), cw[:, 1]) for s in range(len(rx_all))]
+        for r0 in range(0, n_rows, rows_per_chunk):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            r1 = min(n_rows, r0 + rows_per_chunk)
+            preds, areas = [], []
+            for sy in range(len(iy_all)):
+                ry = ry_all[sy, r0:r1]
+                row_term = torch.outer(ry.to(self.dtype), cw[:, 0]) + cell_term
+                band = proj[iy_all[sy, r0:r1]]  # (r, w, hidden)
+                for sx in range(len(ix_all)):
+                    h = band[:, ix_all[sx]]  # (r, c, hidden)
+                    h += row_term[:, None, :]
+                    h += col_terms[sx][None, :, :]
+                    preds.append(self._mlp_tail(h))
+                    areas.append((ry[:, None] * rx_all[sx][None, :]).abs() + 1e-9)
+            if len(preds) == 1:
+                out[r0:r1] = preds[0]
+                continue
+            total = torch.stack(areas).sum(0)
+            acc = torch.zeros_like(preds[0])
+            for pred, area in zip(preds, reversed(areas), strict=True):
+                acc += pred * (area / total).unsqueeze(-1)
+            out[r0:r1] = acc
+        return out
+
+    def _mlp_tail(self, h: torch.Tensor) -> torch.Tensor:
+        torch.relu_(h)
+        last = len(self.hidden) - 1
+        for i, (w, b) in enumerate(self.hidden):
+            h = F.linear(h, w, b)
+            if i < last:
+                torch.relu_(h)
+        return h.float()

@@ -1,0 +1,57 @@
+"""Encoding a window of an image from that window plus a halo of context.
+
+A latent code depends on the input pixels within the encoder's receptive radius. Encoding a
+crop with zero padding at its cut edges changes the codes near those edges; a halo of input
+pixels around the window keeps the change inside the discarded border. The halo each
+encoder needs for tiled output to match whole-image output within 1e-3 is measured by
+``benchmarks/halo.py`` and recorded in :data:`DEFAULT_HALO`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from liif_desktop.model.liif import LIIF
+
+#: Input pixels of context per side, per encoder family (see benchmarks/halo.py).
+DEFAULT_HALO = {"edsr": 16, "rdn": 24}
+
+
+def default_halo(model: LIIF) -> int:
+    """The measured halo for this model's encoder family, capped at its receptive radius."""
+    family = "rdn" if type(model.encoder).__name__.startswith("RDN") else "edsr"
+    return min(DEFAULT_HALO[family], model.receptive_radius)
+
+
+def encode_window(
+    model: LIIF,
+    image: torch.Tensor,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    halo: int,
+) -> torch.Tensor:
+    """Latent codes of ``image[:, rows, cols]`` computed from the window plus a halo.
+
+    Parameters
+    ----------
+    model
+        The LIIF model.
+    image
+        (3, H, W) in [0, 1], on the model's device.
+    rows, cols
+        Half-open window in image pixels (= latent pixels).
+    halo
+        Extra input pixels per side (clipped at the image borders, where the encoder's own
+        zero padding is what the whole-image encoding sees too).
+
+    Returns
+    -------
+    torch.Tensor
+        (C, rows, cols) latent codes.
+    """
+    _, height, width = image.shape
+    top, bottom = max(0, rows[0] - halo), min(height, rows[1] + halo)
+    left, right = max(0, cols[0] - halo), min(width, cols[1] + halo)
+    crop = image[:, top:bottom, left:right].unsqueeze(0)
+    feat = model.encode(crop)[0]
+    return feat[:, rows[0] - top : rows[1] - top, cols[0] - left : cols[1] - left]

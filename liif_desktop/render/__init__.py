@@ -1,0 +1,1 @@
+"""Rendering LIIF output: regions, whole images, and the viewport engine (no Qt here)."""

