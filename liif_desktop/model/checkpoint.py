@@ -29,6 +29,10 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: the file is empty")
+    with path.open("rb") as fh:
+        looks_zip = fh.read(4) == b"PK\x03\x04"
+    if looks_zip and not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: the file is truncated or corrupt (incomplete archive)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

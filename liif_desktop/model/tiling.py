@@ -14,7 +14,7 @@ import torch
 from liif_desktop.model.liif import LIIF
 
 #: Input pixels of context per side, per encoder family (see benchmarks/halo.py).
-DEFAULT_HALO = {"edsr": 16, "rdn": 24}
+DEFAULT_HALO = {"edsr": 18, "rdn": 24}
 
 
 def default_halo(model: LIIF) -> int:
