@@ -115,3 +115,19 @@ def test_rejects_rectangles_outside_the_grid() -> None:
     renderer = RegionRenderer(make_tiny_model(), random_image(8, 8))
     with pytest.raises(ValueError, match="outside"):
         renderer.render((16, 16), (0, 17), (0, 4))
+
+
+@pytest.mark.parametrize("encoder", ["edsr-baseline", "rdn"])
+def test_encoding_stops_between_blocks(encoder: str) -> None:
+    model = make_tiny_model(encoder)
+    renderer = RegionRenderer(model, random_image(16, 16))
+    polls = []
+
+    def stop_on_third_poll() -> bool:
+        polls.append(1)
+        return len(polls) >= 3
+
+    with pytest.raises(Cancelled):
+        renderer.render((32, 32), (0, 32), (0, 32), should_stop=stop_on_third_poll)
+    assert len(polls) == 3  # stopped inside the encoder, before any decoding
+    assert len(renderer.features) == 0

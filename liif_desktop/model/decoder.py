@@ -18,10 +18,9 @@ import torch.nn.functional as F
 
 from liif_desktop.model.coords import nearest_index, pixel_centres
 from liif_desktop.model.liif import _EPS_SHIFT, LIIF
+from liif_desktop.model.stop import Cancelled
 
-
-class Cancelled(Exception):
-    """Raised inside a render when its cancel check says stop."""
+__all__ = ["AxisQueries", "Cancelled", "FoldedDecoder", "axis_queries"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from liif_desktop.model.stop import StopCheck, check
+
 
 def _conv3x3(c_in: int, c_out: int) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, padding=1)
@@ -69,6 +71,11 @@ class EDSREncoder(nn.Module):
         # Each 3×3 conv reaches one pixel further: head + 2 per block + tail.
         self.receptive_radius = 2 + 2 * n_resblocks
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, should_stop: StopCheck = None) -> torch.Tensor:
+        """Latent codes of ``x``; ``should_stop`` is polled between residual blocks."""
         x = self.head(x)
-        return self.body(x) + x
+        res = x
+        for block in self.body:
+            check(should_stop)
+            res = block(res)
+        return res + x

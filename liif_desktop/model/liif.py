@@ -17,6 +17,7 @@ from liif_desktop.model.coords import nearest_index, pixel_centres
 from liif_desktop.model.edsr import EDSREncoder
 from liif_desktop.model.mlp import MLP
 from liif_desktop.model.rdn import RDNEncoder
+from liif_desktop.model.stop import StopCheck
 
 #: Offsets of the four neighbours in the local ensemble, in the order the weights are paired.
 ENSEMBLE_SHIFTS = ((-1, -1), (-1, 1), (1, -1), (1, 1))
@@ -62,20 +63,23 @@ class LIIF(nn.Module):
         """Latent-grid pixels that influence one latent code (encoder + unfolding)."""
         return cast(int, self.encoder.receptive_radius)
 
-    def encode(self, image: torch.Tensor) -> torch.Tensor:
+    def encode(self, image: torch.Tensor, should_stop: StopCheck = None) -> torch.Tensor:
         """Latent codes of a batch of images.
 
         Parameters
         ----------
         image
             (B, 3, h, w) in [0, 1].
+        should_stop
+            Polled between encoder blocks; :class:`~liif_desktop.model.stop.Cancelled` is
+            raised when it returns True.
 
         Returns
         -------
         torch.Tensor
             (B, C, h, w) latent codes (before unfolding).
         """
-        return self.encoder((image - 0.5) / 0.5)
+        return self.encoder((image - 0.5) / 0.5, should_stop=should_stop)
 
     def unfold(self, feat: torch.Tensor) -> torch.Tensor:
         """3×3 feature unfolding (zero padded), or the codes unchanged when it is off."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from liif_desktop.model.stop import StopCheck, check
+
 #: (blocks D, convs per block C, growth rate G) of the paper's two configurations.
 RDN_CONFIGS: dict[str, tuple[int, int, int]] = {"A": (20, 6, 32), "B": (16, 8, 64)}
 
@@ -75,11 +77,13 @@ class RDNEncoder(nn.Module):
         self.out_dim = G0
         self.receptive_radius = pad * (3 + n_blocks * n_convs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, should_stop: StopCheck = None) -> torch.Tensor:
+        """Latent codes of ``x``; ``should_stop`` is polled between dense blocks."""
         shallow = self.SFENet1(x)
         x = self.SFENet2(shallow)
         block_outputs = []
         for block in self.RDBs:
+            check(should_stop)
             x = block(x)
             block_outputs.append(x)
         return self.GFF(torch.cat(block_outputs, 1)) + shallow

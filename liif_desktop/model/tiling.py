@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from liif_desktop.model.liif import LIIF
+from liif_desktop.model.stop import StopCheck
 
 #: Input pixels of context per side, per encoder family (see benchmarks/halo.py).
 DEFAULT_HALO = {"edsr": 18, "rdn": 24}
@@ -29,6 +30,7 @@ def encode_window(
     rows: tuple[int, int],
     cols: tuple[int, int],
     halo: int,
+    should_stop: StopCheck = None,
 ) -> torch.Tensor:
     """Latent codes of ``image[:, rows, cols]`` computed from the window plus a halo.
 
@@ -43,6 +45,8 @@ def encode_window(
     halo
         Extra input pixels per side (clipped at the image borders, where the encoder's own
         zero padding is what the whole-image encoding sees too).
+    should_stop
+        Polled between encoder blocks (raises ``Cancelled``).
 
     Returns
     -------
@@ -53,5 +57,5 @@ def encode_window(
     top, bottom = max(0, rows[0] - halo), min(height, rows[1] + halo)
     left, right = max(0, cols[0] - halo), min(width, cols[1] + halo)
     crop = image[:, top:bottom, left:right].unsqueeze(0)
-    feat = model.encode(crop)[0]
+    feat = model.encode(crop, should_stop)[0]
     return feat[:, rows[0] - top : rows[1] - top, cols[0] - left : cols[1] - left]

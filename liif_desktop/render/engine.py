@@ -123,7 +123,7 @@ def encode_features(
                 continue
             if should_stop():
                 raise Cancelled
-            renderer.feature_tile_at(ty, tx)
+            renderer.feature_tile_at(ty, tx, should_stop)
 
 
 class _Job:

@@ -82,8 +82,13 @@ class RegionRenderer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def feature_tile_at(self, ty: int, tx: int) -> torch.Tensor:
-        """Latent codes (C, h, w) of feature tile (``ty``, ``tx``), from the cache if there."""
+    def feature_tile_at(
+        self, ty: int, tx: int, should_stop: Callable[[], bool] | None = None
+    ) -> torch.Tensor:
+        """Latent codes (C, h, w) of feature tile (``ty``, ``tx``), from the cache if there.
+
+        ``should_stop`` is polled between encoder blocks while a missing tile is encoded.
+        """
         key = (ty, tx)
         feat = self.features.get(key)
         if feat is None:
@@ -92,17 +97,25 @@ class RegionRenderer:
             rows = (ty * t, min(h, (ty + 1) * t))
             cols = (tx * t, min(w, (tx + 1) * t))
             with torch.inference_mode(), self._autocast():
-                feat = encode_window(self.model, self.image, rows, cols, self.halo).float()
+                feat = encode_window(
+                    self.model, self.image, rows, cols, self.halo, should_stop
+                ).float()
             self.features.put(key, feat)
         return feat
 
-    def features_for(self, rows: tuple[int, int], cols: tuple[int, int]) -> torch.Tensor:
+    def features_for(
+        self,
+        rows: tuple[int, int],
+        cols: tuple[int, int],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> torch.Tensor:
         """Latent codes (C, rows, cols) of an input window, assembled from cached tiles."""
         t = self.feature_tile
         bands = []
         for ty in range(rows[0] // t, (rows[1] - 1) // t + 1):
             row_tiles = [
-                self.feature_tile_at(ty, tx) for tx in range(cols[0] // t, (cols[1] - 1) // t + 1)
+                self.feature_tile_at(ty, tx, should_stop)
+                for tx in range(cols[0] // t, (cols[1] - 1) // t + 1)
             ]
             bands.append(torch.cat(row_tiles, dim=2) if len(row_tiles) > 1 else row_tiles[0])
         full = torch.cat(bands, dim=1) if len(bands) > 1 else bands[0]
@@ -144,7 +157,7 @@ class RegionRenderer:
             raise ValueError(f"rectangle {rows}×{cols} is outside the {out_size} output grid")
         win_rows, win_cols = self.lr_window(out_size, rows, cols)
         with torch.inference_mode():
-            feat = self.features_for(win_rows, win_cols)
+            feat = self.features_for(win_rows, win_cols, should_stop)
             proj = self.decoder.project(feat)
             raw = self.decoder.decode_grid(
                 proj,
