@@ -1,0 +1,1 @@
+"""The Qt desktop app: main window, tiled LIIF canvas, dialogs. Only this package uses Qt."""

@@ -1,0 +1,758 @@
+"""The main window: canvas, menus, toolbar, status bar, model picker, files in and out."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QEvent, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QToolBar,
+    QWidget,
+)
+
+from liif_desktop import appinfo
+from liif_desktop.export.imageio import ImageTooLarge
+from liif_desktop.model.device import describe_device, select_device
+from liif_desktop.model.liif import LIIF
+from liif_desktop.ui.canvas import CompareMode, ImageCanvas
+from liif_desktop.ui.how_it_works import HowItWorksDock
+from liif_desktop.ui.icons import themed_icon
+from liif_desktop.ui.image_loading import ViewerImage, load_image_file, qimage_to_array
+from liif_desktop.ui.resources import image_file_filter, sample_image_path
+from liif_desktop.ui.settings import AppSettings, ViewerSettings
+from liif_desktop.ui.settings_dialog import SettingsDialog
+from liif_desktop.ui.zoom_box import ZoomBox, format_zoom
+from liif_desktop.weights import (
+    ModelInfo,
+    add_user_checkpoint,
+    all_models,
+    default_model,
+    load_model,
+)
+
+ModelLoader = Callable[[ModelInfo, torch.device], LIIF]
+ADD_CHECKPOINT = "Add checkpoint…"
+_image_ids = itertools.count(1)
+
+
+def _default_loader(info: ModelInfo, device: torch.device) -> LIIF:
+    return load_model(info, device)
+
+
+def _model_label(info: ModelInfo) -> str:
+    return f"{info.name} — {info.quality_label()}"
+
+
+class MainWindow(QMainWindow):
+    """The LIIF Desktop window.
+
+    Parameters
+    ----------
+    settings
+        Where settings live (default: the user's QSettings store).
+    models
+        The models to offer (default: the available catalogue models and user checkpoints).
+    model_loader
+        Loads a model onto a device (tests pass tiny random models).
+    remember
+        False: do not record recent files or window state (scripted runs).
+    """
+
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        *,
+        models: list[ModelInfo] | None = None,
+        model_loader: ModelLoader | None = None,
+        remember: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else AppSettings()
+        self.remember = remember
+        self._loader = model_loader or _default_loader
+        self._catalogue = models if models is not None else [m for m in all_models() if m.available]
+        self._loaded: dict[str, LIIF] = {}
+        self._model_id: str | None = None
+        self._image: ViewerImage | None = None
+        self._icon_actions: list[tuple[QAction, str]] = []
+        self.last_message_box: QMessageBox | None = None
+        self.export_dialog: QWidget | None = None
+        viewer = self.settings.viewer()
+        self._device = self._pick_device(viewer.device)
+
+        self.setWindowTitle(appinfo.APP_NAME)
+        self.setAcceptDrops(True)
+        self.canvas = ImageCanvas(
+            self,
+            feature_cache_bytes=viewer.feature_cache_mb << 20,
+            tile_cache_bytes=viewer.tile_cache_mb << 20,
+        )
+        self.canvas.wheel_zooms = viewer.wheel_zooms
+        self.setCentralWidget(self.canvas)
+        self.how_it_works = HowItWorksDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.how_it_works)
+        self.how_it_works.hide()
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+        self._connect_canvas()
+        self._refresh_icons()
+        self._update_enabled()
+        self.resize(1200, 800)
+        if remember:
+            geometry, state = self.settings.window_state()
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            if state is not None:
+                self.restoreState(state)
+
+        wanted = self.settings.model_id()
+        ids = [m.id for m in self._catalogue]
+        if wanted not in ids:
+            # First run: the best measured model for documents (or any, if none is).
+            best = default_model("document") if models is None else None
+            wanted = best.id if best is not None and best.id in ids else (ids[0] if ids else None)
+        if wanted is not None:
+            self.select_model(wanted)
+        else:
+            self.model_label.setText("No model (bicubic only)")
+
+    # -- construction ------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        slot: Callable[..., object],
+        shortcuts: list[QKeySequence | str] | None = None,
+        icon: str | None = None,
+        checkable: bool = False,
+        tip: str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        if icon:
+            self._icon_actions.append((action, icon))
+        self.addAction(action)  # shortcuts work with the menu bar hidden too
+        return action
+
+    def _make_actions(self) -> None:
+        c = self.canvas
+        Seq = QKeySequence.StandardKey
+        self.act_open = self._action(
+            "&Open…", self.open_dialog, [QKeySequence(Seq.Open)], "folder-open-outline"
+        )
+        self.act_paste = self._action(
+            "&Paste image", self.paste, [QKeySequence(Seq.Paste)], "content-paste"
+        )
+        self.act_sample = self._action("Open &sample page", self.open_sample)
+        self.act_export = self._action(
+            "&Export…", self.export_image, ["Ctrl+E"], "file-export-outline",
+            tip="Upscale the whole image to a file",
+        )  # fmt: skip
+        self.act_export_selection = self._action(
+            "Export se&lection…", self.export_selection, ["Ctrl+Shift+E"], "export",
+            tip="Upscale only the selected region to a file",
+        )  # fmt: skip
+        self.act_batch = self._action(
+            "&Batch export…", self.batch_export, ["Ctrl+B"], "image-multiple-outline"
+        )
+        self.act_settings = self._action(
+            "Se&ttings…", self.open_settings, [QKeySequence(Seq.Preferences), "Ctrl+,"],
+            "cog-outline",
+        )  # fmt: skip
+        self.act_quit = self._action("&Quit", self.close, [QKeySequence(Seq.Quit), "Ctrl+Q"])
+        self.act_zoom_in = self._action(
+            "Zoom &in",
+            c.zoom_in,
+            [QKeySequence(Seq.ZoomIn), "Ctrl+=", "+", "="],
+            "magnify-plus-outline",
+        )
+        self.act_zoom_out = self._action(
+            "Zoom &out", c.zoom_out, [QKeySequence(Seq.ZoomOut), "-"], "magnify-minus-outline"
+        )
+        self.act_fit = self._action(
+            "&Fit window", c.fit_window, ["Ctrl+0", "F"], "fit-to-page-outline"
+        )
+        self.act_fit_width = self._action(
+            "Fit &width", c.fit_width, ["W"], "arrow-expand-horizontal",
+            tip="Fill the window width (for documents)",
+        )  # fmt: skip
+        self.act_actual = self._action(
+            "&100 %", c.actual_size, ["Ctrl+1", "1"], "numeric-1-box-outline",
+            tip="One image pixel per screen pixel",
+        )  # fmt: skip
+        self.act_select = self._action(
+            "&Select region", c.set_select_tool, ["R"], "selection-drag", checkable=True,
+            tip="Drag to select a region (Shift+drag always selects)",
+        )  # fmt: skip
+        self.act_zoom_selection = self._action(
+            "&Zoom to selection", c.zoom_to_selection, ["Z"], "selection-search"
+        )
+        self.act_clear_selection = self._action(
+            "&Clear selection", lambda: c.set_selection(None), ["Esc"]
+        )
+        self.act_compare = self._action(
+            "&Compare (show reference)", self._on_compare_toggled, ["C"], "compare",
+            checkable=True, tip="Show bicubic (or the reference model) instead of LIIF",
+        )  # fmt: skip
+        self.act_split = self._action(
+            "S&plit view", self._on_split_toggled, ["S"], "compare-horizontal",
+            checkable=True, tip="Reference left of the divider, LIIF right; drag the divider",
+        )  # fmt: skip
+        self.act_how = self.how_it_works.toggleViewAction()
+        self.act_how.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self._icon_actions.append((self.act_how, "help-circle-outline"))
+        self.act_add_checkpoint = self._action(ADD_CHECKPOINT, self.add_checkpoint_dialog)
+        self.act_about = self._action("&About LIIF Desktop", self.about)
+        self.addAction(self.act_how)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
+        self._rebuild_recent_menu()
+        file_menu.addAction(self.act_sample)
+        file_menu.addAction(self.act_paste)
+        file_menu.addSeparator()
+        for a in (self.act_export, self.act_export_selection, self.act_batch):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_settings)
+        file_menu.addAction(self.act_quit)
+
+        view = bar.addMenu("&View")
+        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_fit_width):
+            view.addAction(a)
+        view.addAction(self.act_actual)
+        view.addSeparator()
+        view.addAction(self.act_compare)
+        view.addAction(self.act_split)
+        view.addSeparator()
+        view.addAction(self.act_how)
+
+        select = bar.addMenu("&Selection")
+        for a in (self.act_select, self.act_zoom_selection, self.act_export_selection):
+            select.addAction(a)
+        select.addAction(self.act_clear_selection)
+
+        self.model_menu = bar.addMenu("&Model")
+        self.compare_menu = QMenu("Compare &against", self)
+        self._rebuild_model_menus()
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_how)
+        help_menu.addAction(self.act_about)
+
+        self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for a in (
+            self.act_zoom_selection,
+            self.act_export_selection,
+            self.act_clear_selection,
+            self.act_fit,
+            self.act_actual,
+        ):
+            self.canvas.addAction(a)
+
+    def _make_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        tb.addAction(self.act_open)
+        tb.addSeparator()
+        tb.addAction(self.act_zoom_out)
+        self.zoom_box = ZoomBox(tb)
+        tb.addWidget(self.zoom_box)
+        tb.addAction(self.act_zoom_in)
+        for a in (self.act_fit, self.act_fit_width, self.act_actual):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.act_select, self.act_compare, self.act_split):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Model: ", tb))
+        self.model_combo = QComboBox(tb)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_combo.setToolTip("Model used to refine the view (measured quality shown)")
+        tb.addWidget(self.model_combo)
+        self._rebuild_model_combo()
+        self.model_combo.activated.connect(self._on_model_combo_activated)
+        tb.addSeparator()
+        tb.addAction(self.act_export)
+        self.zoom_box.zoomRequested.connect(lambda z: self.canvas.set_zoom(z))
+        self.zoom_box.fitWindowRequested.connect(self.canvas.fit_window)
+        self.zoom_box.fitWidthRequested.connect(self.canvas.fit_width)
+        self.zoom_box.invalidEntered.connect(
+            lambda t: self.statusBar().showMessage(f"Not a zoom level: {t!r}", 4000)
+        )
+
+    def _make_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.zoom_label = QLabel("", sb)
+        self.cursor_label = QLabel("", sb)
+        self.size_label = QLabel("", sb)
+        self.model_label = QLabel("", sb)
+        self.device_label = QLabel(describe_device(self._device), sb)
+        self.progress_label = QLabel("", sb)
+        self.progress_bar = QProgressBar(sb)
+        self.progress_bar.setMaximumWidth(120)
+        self.progress_bar.setMaximumHeight(14)
+        self.progress_bar.setTextVisible(False)
+        self.cursor_label.setMinimumWidth(120)
+        for w in (
+            self.zoom_label,
+            self.cursor_label,
+            self.size_label,
+            self.model_label,
+            self.device_label,
+            self.progress_label,
+            self.progress_bar,
+        ):
+            sb.addPermanentWidget(w)
+
+    def _connect_canvas(self) -> None:
+        c = self.canvas
+        c.zoomChanged.connect(self._on_canvas_zoom)
+        c.cursorMoved.connect(self._on_canvas_cursor)
+        c.progressChanged.connect(self._on_canvas_progress)
+        c.selectionChanged.connect(lambda _sel: self._update_enabled())
+
+    # -- models ------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str | None:
+        return self._model_id
+
+    @property
+    def models(self) -> list[ModelInfo]:
+        return list(self._catalogue)
+
+    def _info(self, model_id: str) -> ModelInfo:
+        return next(m for m in self._catalogue if m.id == model_id)
+
+    def _pick_device(self, preference: str) -> torch.device:
+        try:
+            return select_device(preference)
+        except ValueError:
+            return torch.device("cpu")
+
+    def _get_model(self, model_id: str) -> LIIF:
+        model = self._loaded.get(model_id)
+        if model is None:
+            model = self._loader(self._info(model_id), self._device)
+            self._loaded[model_id] = model
+        return model
+
+    def select_model(self, model_id: str) -> bool:
+        """Refine with the catalogue model ``model_id``; False (with a message) on failure."""
+        try:
+            model = self._get_model(model_id)
+        except Exception as exc:
+            self.show_error("Cannot load model", f"{self._info(model_id).name}:\n{exc}")
+            self._sync_model_widgets()
+            return False
+        self._model_id = model_id
+        self.canvas.set_model(model_id, model)
+        info = self._info(model_id)
+        self.model_label.setText(info.name)
+        self.model_label.setToolTip(_model_label(info))
+        if self.remember:
+            self.settings.set_model_id(model_id)
+        self._sync_model_widgets()
+        return True
+
+    def set_reference_model(self, model_id: str | None) -> bool:
+        """Compare against another model (None: bicubic)."""
+        if model_id is None:
+            self.canvas.set_reference_model(None, None)
+        else:
+            try:
+                model = self._get_model(model_id)
+            except Exception as exc:
+                self.show_error("Cannot load model", f"{self._info(model_id).name}:\n{exc}")
+                return False
+            self.canvas.set_reference_model(model_id, model)
+        self._sync_model_widgets()
+        return True
+
+    def add_checkpoint(self, path: str | Path) -> ModelInfo | None:
+        """Validate and add a user checkpoint, then use it; errors go to a message box."""
+        try:
+            info = add_user_checkpoint(path)
+        except Exception as exc:
+            self.show_error(
+                "Cannot add checkpoint", f"{path} is not a usable LIIF checkpoint:\n{exc}"
+            )
+            self._sync_model_widgets()
+            return None
+        self._catalogue = [m for m in self._catalogue if m.id != info.id] + [info]
+        self._loaded.pop(info.id, None)
+        self._rebuild_model_menus()
+        self._rebuild_model_combo()
+        self.select_model(info.id)
+        return info
+
+    def add_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add LIIF checkpoint", "", "Checkpoints (*.pth *.pt);;All files (*)"
+        )
+        if path:
+            self.add_checkpoint(path)
+        else:
+            self._sync_model_widgets()
+
+    def _rebuild_model_combo(self) -> None:
+        combo = self.model_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for info in self._catalogue:
+            combo.addItem(_model_label(info), info.id)
+        if not self._catalogue:
+            combo.addItem("No model (bicubic only)", None)
+        combo.insertSeparator(combo.count())
+        combo.addItem(ADD_CHECKPOINT, ADD_CHECKPOINT)
+        combo.blockSignals(False)
+        self._sync_model_widgets()
+
+    def _rebuild_model_menus(self) -> None:
+        menu = self.model_menu
+        menu.clear()
+        self.model_group = QActionGroup(self)
+        for info in self._catalogue:
+            act = menu.addAction(_model_label(info))
+            act.setCheckable(True)
+            act.setData(info.id)
+            self.model_group.addAction(act)
+            act.triggered.connect(lambda _c=False, i=info.id: self.select_model(i))
+        menu.addSeparator()
+        menu.addAction(self.act_add_checkpoint)
+        menu.addSeparator()
+        menu.addMenu(self.compare_menu)
+        self.compare_menu.clear()
+        self.reference_group = QActionGroup(self)
+        for model_id, text in [(None, "Bicubic")] + [(m.id, m.name) for m in self._catalogue]:
+            act = self.compare_menu.addAction(text)
+            act.setCheckable(True)
+            act.setData(model_id)
+            self.reference_group.addAction(act)
+            act.triggered.connect(lambda _c=False, i=model_id: self.set_reference_model(i))
+        self._sync_model_widgets()
+
+    def _sync_model_widgets(self) -> None:
+        if hasattr(self, "model_combo"):
+            index = self.model_combo.findData(self._model_id)
+            if index >= 0:
+                self.model_combo.setCurrentIndex(index)
+        if hasattr(self, "model_group"):
+            for act in self.model_group.actions():
+                act.setChecked(act.data() == self._model_id)
+            for act in self.reference_group.actions():
+                act.setChecked(act.data() == self.canvas.reference_model_id)
+
+    def _on_model_combo_activated(self, index: int) -> None:
+        data = self.model_combo.itemData(index)
+        if data == ADD_CHECKPOINT:
+            self.add_checkpoint_dialog()
+        elif data is not None and data != self._model_id:
+            self.select_model(str(data))
+
+    # -- images ------------------------------------------------------------------------
+    @property
+    def image(self) -> ViewerImage | None:
+        return self._image
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open an image file; False (with a message) when it cannot be read."""
+        try:
+            try:
+                image = load_image_file(path)
+            except ImageTooLarge as exc:
+                answer = QMessageBox.question(
+                    self,
+                    "Very large image",
+                    f"{exc}\n\nOpen it anyway? It may need a lot of memory.",
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    return False
+                image = load_image_file(path, allow_huge=True)
+        except Exception as exc:
+            self.show_error("Cannot open image", f"{path}:\n{exc}")
+            return False
+        self.show_image(image)
+        if self.remember and image.path is not None:
+            self.settings.add_recent(str(image.path.resolve()))
+        return True
+
+    def show_image(self, image: ViewerImage) -> None:
+        """Show an image already in memory."""
+        self._image = image
+        self.canvas.set_image(f"{image.name}#{next(_image_ids)}", image.rgb)
+        h, w = image.rgb.shape[:2]
+        self.size_label.setText(f"{w} × {h} px")
+        self.setWindowTitle(f"{image.name} — {appinfo.APP_NAME}")
+        self._update_enabled()
+
+    def open_sample(self) -> bool:
+        path = sample_image_path()
+        if path is None:
+            self.statusBar().showMessage("The sample page is not bundled with this build", 5000)
+            return False
+        return self.open_path(path)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", image_file_filter())
+        if path:
+            self.open_path(path)
+
+    def paste(self) -> bool:
+        """Show the clipboard's image (or open the file it names)."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            qimage = QImage(mime.imageData())
+            if not qimage.isNull():
+                self.show_image(ViewerImage(qimage_to_array(qimage), None, "Pasted image"))
+                return True
+        if mime is not None and mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    return self.open_path(url.toLocalFile())
+        self.statusBar().showMessage("The clipboard holds no image", 4000)
+        return False
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            act = menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear list", self.settings.clear_recent)
+        else:
+            menu.addAction("No recent files").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if files:
+            self.open_path(files[0])
+        elif mime.hasImage():
+            qimage = QImage(mime.imageData())
+            self.show_image(ViewerImage(qimage_to_array(qimage), None, "Dropped image"))
+        event.acceptProposedAction()
+
+    # -- export ------------------------------------------------------------------------
+    def export_image(self) -> None:
+        """Open the export dialog for the whole image."""
+        self._open_export(None)
+
+    def export_selection(self) -> None:
+        """Open the export dialog for the selected region."""
+        region = self.canvas.selection_region()
+        if region is None:
+            self.statusBar().showMessage("Select a region first (Shift+drag or R)", 4000)
+            return
+        self._open_export(region)
+
+    def _open_export(self, region: tuple[int, int, int, int] | None) -> None:
+        if self._image is None:
+            return
+        try:
+            from liif_desktop.ui.export_dialog import ExportDialog
+        except ImportError as exc:
+            self.show_error("Export unavailable", f"The export dialog is not available:\n{exc}")
+            return
+        dialog = ExportDialog(
+            self,
+            self._image.path,
+            self._image.rgb,
+            self._model_id or "",
+            region=region,
+            settings=self.settings.store,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_dialog = dialog
+        dialog.show()  # non-modal: the window stays usable while it exports
+
+    def batch_export(self) -> None:
+        try:
+            from liif_desktop.ui.batch_dialog import BatchExportDialog
+        except ImportError as exc:
+            self.show_error(
+                "Batch export unavailable", f"The batch dialog is not available:\n{exc}"
+            )
+            return
+        dialog = BatchExportDialog(self, self._model_id, settings=self.settings.store)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_dialog = dialog
+        dialog.show()
+
+    # -- compare -----------------------------------------------------------------------
+    def _on_compare_toggled(self, on: bool) -> None:
+        if on and self.act_split.isChecked():
+            self.act_split.setChecked(False)
+        self._apply_compare_mode()
+
+    def _on_split_toggled(self, on: bool) -> None:
+        if on and self.act_compare.isChecked():
+            self.act_compare.setChecked(False)
+        self._apply_compare_mode()
+
+    def _apply_compare_mode(self) -> None:
+        if self.act_compare.isChecked():
+            mode = CompareMode.SWAP
+        elif self.act_split.isChecked():
+            mode = CompareMode.SPLIT
+        else:
+            mode = CompareMode.OFF
+        self.canvas.set_compare_mode(mode)
+
+    # -- settings ----------------------------------------------------------------------
+    def open_settings(self) -> SettingsDialog:
+        engine = self.canvas.engine
+        devices = ["auto", "cpu"]
+        if torch.cuda.is_available():
+            devices.append("cuda")
+        if torch.backends.mps.is_available():
+            devices.append("mps")
+        dialog = SettingsDialog(
+            self,
+            self.settings.viewer(),
+            feature_used=engine.feature_cache_used,
+            tile_used=engine.tile_cache_used,
+            devices=devices,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, values: ViewerSettings) -> None:
+        """Use and keep new settings."""
+        self.settings.set_viewer(values)
+        engine = self.canvas.engine
+        engine.feature_cache_budget = values.feature_cache_mb << 20
+        engine.tile_cache_budget = values.tile_cache_mb << 20
+        self.canvas.wheel_zooms = values.wheel_zooms
+        device = self._pick_device(values.device)
+        if device != self._device:
+            self._device = device
+            self._loaded.clear()
+            self.device_label.setText(describe_device(device))
+            if self._model_id is not None:
+                self.select_model(self._model_id)
+            ref = self.canvas.reference_model_id
+            if ref is not None:
+                self.set_reference_model(ref)
+
+    # -- status ------------------------------------------------------------------------
+    def _on_canvas_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(format_zoom(zoom))
+        self.zoom_box.show_zoom(zoom)
+
+    def _on_canvas_cursor(self, pos: tuple[float, float] | None) -> None:
+        self.cursor_label.setText("" if pos is None else f"x {int(pos[0])}, y {int(pos[1])}")
+
+    def _on_canvas_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done if total else 1)
+        if self._model_id is None:
+            text = "bicubic"
+        elif self.canvas.is_refined():
+            text = "LIIF ✓" if self.canvas.zoom > 1 else "downscaled ✓"
+        else:
+            text = f"refining {done}/{total}"
+        self.progress_label.setText(text)
+        error = self.canvas.engine.last_error
+        if error is not None:
+            self.canvas.engine.last_error = None
+            self.statusBar().showMessage(f"Rendering a tile failed: {error}", 10_000)
+
+    def _update_enabled(self) -> None:
+        has_image = self._image is not None
+        has_selection = self.canvas.selection() is not None
+        for a in (
+            self.act_export,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_fit,
+            self.act_fit_width,
+            self.act_actual,
+        ):
+            a.setEnabled(has_image)
+        self.act_zoom_selection.setEnabled(has_selection)
+        self.act_export_selection.setEnabled(has_selection)
+        self.act_clear_selection.setEnabled(has_selection)
+
+    def show_error(self, title: str, text: str) -> None:
+        """A plain, non-blocking warning box (kept in :attr:`last_message_box`)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_message_box = box
+        box.open()
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About LIIF Desktop",
+            "LIIF Desktop — a super-resolution viewer built on LIIF (Local Implicit Image "
+            "Function, Chen et al. 2020).<br>"
+            f"<a href='{QUrl('https://github.com/yinboc/liif').toString()}'>LIIF paper code</a>",
+        )
+
+    # -- theme and lifetime ------------------------------------------------------------
+    def _refresh_icons(self) -> None:
+        palette = self.palette()
+        for action, name in self._icon_actions:
+            action.setIcon(themed_icon(name, palette))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ThemeChange):
+            self._refresh_icons()
+        super().changeEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.remember:
+            self.settings.set_window_state(self.saveGeometry(), self.saveState())
+        self.canvas.shutdown()
+        super().closeEvent(event)
