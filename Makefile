@@ -44,3 +44,13 @@ typecheck: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Installers (packaging/): the Linux bundle, .deb and tar.gz, and a smoke test of the .deb.
+.PHONY: package-linux smoke-deb
+PYINSTALLER ?= pyinstaller==6.22.3
+package-linux: setup
+	$(PY) -m pip install --quiet "$(PYINSTALLER)"
+	PYTHON=$(PY) packaging/build_linux.sh
+
+smoke-deb:
+	PYTHON=$(PY) packaging/smoke_deb.sh

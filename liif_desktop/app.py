@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     prefer_gui_thread()
 
     app.setWindowIcon(app_icon())
+    app.setDesktopFileName("liif-desktop")  # matches the .desktop entry (Wayland icon)
 
     scripted = args.screenshot is not None
     window = MainWindow(remember=not scripted)
