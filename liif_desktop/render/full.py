@@ -37,15 +37,25 @@ class RenderedTile:
 
 
 def output_tiles(
-    out_size: tuple[int, int], tile: int
+    out_size: tuple[int, int], tile: int, strip: int | None = None
 ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Row-major tiles covering an output grid."""
+    """Tiles covering an output grid: row-major within vertical strips of ``strip`` columns.
+
+    Walking one strip top to bottom before the next keeps the latent tiles in use to a band
+    of the strip's width, whatever the image's width or height.
+    """
     height, width = out_size
+    strip = width if strip is None else max(tile, strip - strip % tile)
     return [
         ((r, min(height, r + tile)), (c, min(width, c + tile)))
+        for s0 in range(0, width, strip)
         for r in range(0, height, tile)
-        for c in range(0, width, tile)
+        for c in range(s0, min(width, s0 + strip), tile)
     ]
+
+
+#: Input columns per strip in whole-image renders (a multiple of the latent tile is best).
+STRIP_INPUT_COLUMNS = 1024
 
 
 def render_image(
@@ -56,22 +66,25 @@ def render_image(
 ) -> Iterator[RenderedTile]:
     """Render the whole ``out_size`` grid of the renderer's image, one tile at a time.
 
-    Tiles go in row-major order so each band of latent tiles is encoded once and then
-    falls out of the renderer's cache; working memory does not grow with the image height.
-    The caller owns the output buffer (write each tile where it belongs).
+    Tiles go row by row through vertical strips (:func:`output_tiles`), so each band of
+    latent tiles is encoded about once and then falls out of the renderer's cache: working
+    memory is bounded whatever the image size. The caller owns the output buffer (write each
+    tile where it belongs).
 
     Raises
     ------
     liif_desktop.model.decoder.Cancelled
         When ``should_stop`` returns True (checked between tiles and between chunks).
     """
-    # Keep two bands of latent tiles across the image: this band and the next.
+    # Keep two bands of latent tiles across one strip: this band and the next.
     t = renderer.feature_tile
-    band_bytes = 64 * 4 * t * renderer.lr_size[1] + 64 * 4 * t * t
+    strip_lr = min(renderer.lr_size[1], STRIP_INPUT_COLUMNS)
+    band_bytes = renderer.model.latent_dim * 4 * t * (strip_lr + 2 * t)
     renderer.features.budget_bytes = max(renderer.features.budget_bytes, int(2.5 * band_bytes))
+    strip = max(tile, round(strip_lr * out_size[1] / renderer.lr_size[1]))
     total = out_size[0] * out_size[1]
     done = 0
-    for rows, cols in output_tiles(out_size, tile):
+    for rows, cols in output_tiles(out_size, tile, strip):
         if should_stop is not None and should_stop():
             raise Cancelled
         rgb = renderer.render(out_size, rows, cols, should_stop)
