@@ -70,7 +70,7 @@ def test_golden_case(
             ref = (model.query(feat, coord, cell) * 0.5 + 0.5).clamp(0, 1).view(h, w, 3).numpy()
         assert np.abs(ref - expected).max() <= TOL
         # Fast path, with small latent tiles so tiling is exercised too (halo = full reach).
-        renderer = RegionRenderer(model, image, halo=model.receptive_radius, feature_tile=8)
+        renderer = RegionRenderer(model, image, halo=model.receptive_radius, feature_tile=24)
         fast = renderer.render((h, w), (0, h), (0, w))
         assert np.abs(fast - expected).max() <= TOL
     else:
