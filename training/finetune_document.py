@@ -1,0 +1,224 @@
+"""Fine-tune a LIIF model on synthetic scanned documents mixed with photos.
+
+Usage (from the repository root)::
+
+    nohup nice -n 10 .venv/bin/python -m training.finetune_document \
+        --config training/configs/document.json > training/runs/doc/log.txt &
+
+The LIIF training step, as in the paper: an LR patch (``lr_size``²) is the MATLAB-style bicubic
+reduction of an HR crop by a random scale; ``n_queries`` HR pixel centres with their cells are
+decoded and compared with the HR colours by L1 on the model's raw output (colours normalised to
+[-1, 1] the same way). A share ``photo_fraction`` of the patches comes from the photo training
+sets so photos do not regress; the rest are synthetic scans (:mod:`training.documents`).
+
+Each iteration draws its samples from a generator seeded by ``(seed, iteration)``, so a resumed
+run draws the same batches as an uninterrupted one. Every ``val_every`` iterations the model is
+scored on held-out synthetic pages (Y PSNR, their own seed; never the OCR benchmark) and the best
+one is saved in the official format (float16) as ``best.pth``; ``last.pth`` holds the state to
+resume from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from liif_desktop.model import LIIF, load_checkpoint, save_checkpoint
+from training.data import PatchSampler, load_training_images
+from training.documents import DocumentPatchSampler, validation_pages
+
+REPO = Path(__file__).resolve().parent.parent
+Y_WEIGHTS = torch.tensor([65.738, 129.057, 25.064], dtype=torch.float64) / 256.0
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """The fine-tuning settings (see ``training/configs/document.json``)."""
+    return dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else REPO / p
+
+
+def make_batch(
+    samplers: list[Any], weights: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, ...]:
+    """A batch mixing the samplers with the given probabilities (queries cut to the minimum)."""
+    picks = rng.choice(len(samplers), size=batch_size, p=weights)
+    samples = [samplers[int(k)].sample_one(rng) for k in picks]
+    n = min(s[1].shape[0] for s in samples)
+    inp = np.stack([s[0] for s in samples]).astype(np.float32) / 255.0
+    return (
+        torch.from_numpy(inp).permute(0, 3, 1, 2).contiguous(),
+        torch.from_numpy(np.stack([s[1][:n] for s in samples])),
+        torch.from_numpy(np.stack([s[2][:n] for s in samples])),
+        torch.from_numpy(np.stack([s[3][:n] for s in samples])),
+    )
+
+
+@torch.no_grad()
+def predict(
+    model: LIIF, lr: np.ndarray, out_size: tuple[int, int], chunk: int = 16384
+) -> np.ndarray:
+    """The whole ``out_size`` output of a uint8 LR image, (H, W, 3) float32 in [0, 1]."""
+    inp = torch.from_numpy(lr.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    feat = model.encode(inp)
+    h, w = out_size
+    ys = -1 + (2 * torch.arange(h, dtype=torch.float32) + 1) / h
+    xs = -1 + (2 * torch.arange(w, dtype=torch.float32) + 1) / w
+    coord = torch.stack(torch.meshgrid(ys, xs, indexing="ij"), -1).view(1, -1, 2)
+    cell = torch.tensor([2.0 / h, 2.0 / w]).expand_as(coord)
+    out = torch.cat(
+        [
+            model.query(feat, coord[:, i : i + chunk], cell[:, i : i + chunk])
+            for i in range(0, coord.shape[1], chunk)
+        ],
+        1,
+    )
+    return (out * 0.5 + 0.5).clamp(0, 1).view(h, w, 3).numpy()
+
+
+def psnr_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
+    """Y-channel PSNR (BT.601, images in [0, 1]) with ``shave`` border pixels dropped."""
+    diff = torch.from_numpy(sr.astype(np.float64) - hr.astype(np.float64) / 255.0) @ Y_WEIGHTS
+    diff = diff[shave:-shave, shave:-shave]
+    return float(-10 * torch.log10(diff.pow(2).mean()))
+
+
+def validate(
+    model: LIIF, pages: dict[int, list[tuple[np.ndarray, np.ndarray]]]
+) -> dict[str, float]:
+    """Mean Y PSNR per scale on the held-out pages, and their mean over scales."""
+    model.eval()
+    scores = {}
+    for scale, pairs in pages.items():
+        values = [psnr_y(predict(model, lr, hr.shape[:2]), hr, scale) for lr, hr in pairs]
+        scores[f"x{scale}"] = float(np.mean(values))
+    scores["mean"] = float(np.mean(list(scores.values())))
+    model.train()
+    return scores
+
+
+def learning_rate(cfg: dict[str, Any], it: int) -> float:
+    """Linear warm-up, then cosine decay from ``lr`` to ``lr_min``."""
+    warm = int(cfg.get("warmup", 0))
+    if it < warm:
+        return float(cfg["lr"]) * (it + 1) / warm
+    t = (it - warm) / max(1, int(cfg["iterations"]) - warm)
+    lo, hi = float(cfg["lr_min"]), float(cfg["lr"])
+    return lo + 0.5 * (hi - lo) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def run(cfg: dict[str, Any], resume: bool = True) -> Path:
+    """Fine-tune per ``cfg``; returns the path of the best checkpoint."""
+    torch.set_num_threads(int(cfg.get("threads", 2)))
+    torch.manual_seed(int(cfg["seed"]))
+    out_dir = _resolve(cfg["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    init = _resolve(cfg["init"])
+    model = load_checkpoint(init).train()
+    args = torch.load(init, map_location="cpu", weights_only=True)["model"]["args"]
+    opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
+
+    photos = load_training_images(
+        [_resolve(f) for f in cfg["photo_folders"]], min_side=int(cfg["lr_size"]) * 4
+    )
+    photo_sampler = PatchSampler(
+        photos, cfg["lr_size"], tuple(cfg["scale_range"]), cfg["n_queries"], augment=True
+    )
+    doc_sampler = DocumentPatchSampler(
+        cfg["lr_size"], tuple(cfg["scale_range"]), tuple(cfg["lr_em_range"]), cfg["n_queries"]
+    )
+    samplers = [doc_sampler, photo_sampler]
+    mix = np.array([1.0 - float(cfg["photo_fraction"]), float(cfg["photo_fraction"])])
+    val_cfg = cfg["validation"]
+    pages = {
+        int(s): validation_pages(
+            int(val_cfg["seed"]) + int(s), val_cfg["count"], val_cfg["lr_size"], int(s)
+        )
+        for s in val_cfg["scales"]
+    }
+
+    start, best = 0, -math.inf
+    last = out_dir / "last.pth"
+    if resume and last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["sd"])
+        opt.load_state_dict(state["optimizer"])
+        start, best = int(state["iteration"]), float(state["best"])
+        print(f"resumed at iteration {start}, best {best:.3f} dB", flush=True)
+    else:
+        score = validate(model, pages)
+        print(f"it 0 val {json.dumps(score)} (initial weights)", flush=True)
+        best = score["mean"]
+        save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": 0})
+
+    t0, losses = time.time(), []
+    for it in range(start, int(cfg["iterations"])):
+        rng = np.random.default_rng([int(cfg["seed"]), it])
+        inp, coord, cell, gt = make_batch(samplers, mix, int(cfg["batch_size"]), rng)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(cfg, it)
+        loss = torch.nn.functional.l1_loss(model(inp, coord, cell), (gt - 0.5) / 0.5)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        done = it + 1
+        if done % int(cfg["log_every"]) == 0:
+            rate = (time.time() - t0) / len(losses)
+            print(
+                f"it {done} loss {np.mean(losses[-int(cfg['log_every']) :]):.4f} "
+                f"lr {learning_rate(cfg, it):.2e} {rate:.2f} s/it",
+                flush=True,
+            )
+        if done % int(cfg["val_every"]) == 0 or done == int(cfg["iterations"]):
+            score = validate(model, pages)
+            improved = score["mean"] > best
+            if improved:
+                best = score["mean"]
+                save_checkpoint(
+                    out_dir / "best.pth", model, args, half=True, extra={"iteration": done}
+                )
+            print(f"it {done} val {json.dumps(score)}{' best' if improved else ''}", flush=True)
+            torch.save(
+                {
+                    "sd": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "iteration": done,
+                    "best": best,
+                },
+                last,
+            )
+    print(f"finished: best validation {best:.3f} dB -> {out_dir / 'best.pth'}", flush=True)
+    return out_dir / "best.pth"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="training/configs/document.json")
+    parser.add_argument("--fresh", action="store_true", help="ignore last.pth and start over")
+    parser.add_argument("--iterations", type=int, help="override the config (quick checks)")
+    parser.add_argument("--out-dir", help="override the config's output folder")
+    ns = parser.parse_args(argv)
+    cfg = load_config(_resolve(ns.config))
+    if ns.iterations is not None:
+        cfg["iterations"] = ns.iterations
+    if ns.out_dir:
+        cfg["out_dir"] = ns.out_dir
+    print(f"config {json.dumps(cfg)}", flush=True)
+    run(cfg, resume=not ns.fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
