@@ -34,6 +34,7 @@ from liif_desktop import appinfo
 from liif_desktop.export.imageio import ImageTooLarge
 from liif_desktop.model.device import describe_device, select_device
 from liif_desktop.model.liif import LIIF
+from liif_desktop.page_detect import looks_like_document
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
 from liif_desktop.ui.how_it_works import HowItWorksDock
 from liif_desktop.ui.icons import themed_icon
@@ -131,8 +132,8 @@ class MainWindow(QMainWindow):
         wanted = self.settings.model_id()
         ids = [m.id for m in self._catalogue]
         if wanted not in ids:
-            # First run: the best measured model for documents (or any, if none is).
-            best = default_model("document") if models is None else None
+            # First run: the best measured photo model; pages get the Document model suggested.
+            best = default_model("photo") if models is None else None
             wanted = best.id if best is not None and best.id in ids else (ids[0] if ids else None)
         if wanted is not None:
             self.select_model(wanted)
@@ -233,6 +234,12 @@ class MainWindow(QMainWindow):
         self.act_how.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         self._icon_actions.append((self.act_how, "help-circle-outline"))
         self.act_add_checkpoint = self._action(ADD_CHECKPOINT, self.add_checkpoint_dialog)
+        self.act_use_suggested = self._action(
+            "Use the suggested &model", self.use_suggested_model, ["Ctrl+D"],
+            tip="Switch to the model suggested for this image (e.g. Document for scanned pages)",
+        )  # fmt: skip
+        self.act_use_suggested.setEnabled(False)
+        self.suggested_model_id: str | None = None
         self.act_about = self._action("&About LIIF Desktop", self.about)
         self.addAction(self.act_how)
 
@@ -456,6 +463,7 @@ class MainWindow(QMainWindow):
             self.model_group.addAction(act)
             act.triggered.connect(lambda _c=False, i=info.id: self.select_model(i))
         menu.addSeparator()
+        menu.addAction(self.act_use_suggested)
         menu.addAction(self.act_add_checkpoint)
         menu.addSeparator()
         menu.addMenu(self.compare_menu)
@@ -522,6 +530,42 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{w} × {h} px")
         self.setWindowTitle(f"{image.name} — {appinfo.APP_NAME}")
         self._update_enabled()
+        self._suggest_model(image)
+
+    def _suggest_model(self, image: ViewerImage) -> None:
+        """Suggest the Document model for pages (and a photo model for photos).
+
+        The heuristic (:func:`liif_desktop.page_detect.looks_like_document`) looks at colour
+        saturation, a bright paper mode in the luminance histogram and thin dark strokes; its
+        reason is shown so the user can judge it.
+        """
+        is_page, reason = looks_like_document(image.rgb)
+        wanted = "document" if is_page else "photo"
+        current = next((m for m in self._catalogue if m.id == self._model_id), None)
+        candidates = [m for m in self._catalogue if m.kind == wanted]
+        best = max(candidates, key=lambda m: m.psnr() or 0.0, default=None)
+        if best is None or current is None or current.kind == wanted:
+            self.suggested_model_id = None
+        else:
+            self.suggested_model_id = best.id
+        self.act_use_suggested.setEnabled(self.suggested_model_id is not None)
+        if self.suggested_model_id is not None and best is not None:
+            kind = "a scanned page" if is_page else "a photo"
+            self.statusBar().showMessage(
+                f"This looks like {kind} ({reason}). Suggested model: {best.name} "
+                f"({best.quality_label()}) — Model ▸ Use the suggested model (Ctrl+D)",
+                15000,
+            )
+
+    def use_suggested_model(self) -> bool:
+        """Switch to the model suggested for the current image, if any."""
+        if self.suggested_model_id is None:
+            return False
+        ok = self.select_model(self.suggested_model_id)
+        if ok:
+            self.suggested_model_id = None
+            self.act_use_suggested.setEnabled(False)
+        return ok
 
     def open_sample(self) -> bool:
         path = sample_image_path()
