@@ -24,7 +24,12 @@ from liif_desktop.export.batch import (
 )
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix, normalise_format
 from liif_desktop.export.job import ExportSettings, OutputSize
-from liif_desktop.export.naming import DEFAULT_PATTERN, PATTERN_FIELDS, validate_pattern
+from liif_desktop.export.naming import (
+    DEFAULT_PATTERN,
+    PATTERN_FIELDS,
+    format_duration,
+    validate_pattern,
+)
 from liif_desktop.export.safety import OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.device import select_device
@@ -175,15 +180,6 @@ def _plan(args: argparse.Namespace) -> tuple[list[BatchItem], BatchSettings]:
     return items, settings
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    total = round(seconds)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class Reporter:
     """Progress on a terminal (a bar redrawn in place), plain messages otherwise."""
 
@@ -216,9 +212,11 @@ class Reporter:
         columns = shutil.get_terminal_size((80, 20)).columns
         name = ev.source.name if ev.source else ""
         head = f"[{ev.index + 1}/{ev.total}] " if self.batch else ""
-        tail = f" {ev.file_fraction * 100:3.0f}%  ETA {_clock(ev.file_eta)}"
+        tail = f" {ev.file_fraction * 100:3.0f}%  ETA {format_duration(ev.file_eta, '--:--')}"
         if self.batch:
-            tail += f"  all {ev.overall_fraction * 100:3.0f}% ETA {_clock(ev.eta)}"
+            tail += (
+                f"  all {ev.overall_fraction * 100:3.0f}% ETA {format_duration(ev.eta, '--:--')}"
+            )
         bar_width = max(10, min(30, columns - len(head) - len(tail) - len(name) - 6))
         filled = int(bar_width * ev.file_fraction)
         line = f"{head}{name} [{'#' * filled}{'.' * (bar_width - filled)}]{tail}"

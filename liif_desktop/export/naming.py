@@ -69,3 +69,13 @@ def output_name(
 
 
 __all__ = ["DEFAULT_PATTERN", "PATTERN_FIELDS", "format_scale", "output_name", "validate_pattern"]
+
+
+def format_duration(seconds: float | None, unknown: str = "–") -> str:
+    """``'0:42'`` or ``'1:02:03'`` for a duration; ``unknown`` when it is not known yet."""
+    if seconds is None:
+        return unknown
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from liif_desktop.export.imageio import ImageLoadError, LoadedImage, load_image
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix
 from liif_desktop.export.job import ExportProgress, ExportSettings, OutputSize, export_image
-from liif_desktop.export.naming import format_scale
+from liif_desktop.export.naming import format_duration, format_scale
 from liif_desktop.export.safety import ExportError, OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.decoder import Cancelled
@@ -54,16 +54,6 @@ POLICY_LABELS = {
     OverwritePolicy.OVERWRITE: "Overwrite",
 }
 ModelLoader = Callable[[str], LIIF]
-
-
-def format_duration(seconds: float | None) -> str:
-    """``'0:42'``, ``'1:02:03'``, or ``'–'`` when unknown."""
-    if seconds is None:
-        return "–"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def default_model_loader(model_id: str) -> LIIF:
