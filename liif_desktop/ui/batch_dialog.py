@@ -47,6 +47,7 @@ from liif_desktop.ui.export_dialog import (
     ORGANISATION,
     POLICY_LABELS,
     FormatChooser,
+    JobButtons,
     JobRunner,
     ModelLoader,
     SizeChooser,
@@ -174,18 +175,10 @@ class BatchExportDialog(QDialog):
         self.overall_progress.setFormat("all files %p%")
         self.status_label = QLabel("Add images to start.")
         self.status_label.setWordWrap(True)
-        self.start_button = QPushButton("Start")
-        self.start_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.start_button, self.cancel_button, self.close_button):
-            buttons.addWidget(b)
+        buttons = JobButtons("Start", self.start, self.cancel, self.close)
+        self.start_button = buttons.start_button
+        self.cancel_button = buttons.cancel_button
+        self.close_button = buttons.close_button
 
         layout = QVBoxLayout(self)
         layout.addLayout(input_row)

@@ -136,6 +136,30 @@ class JobRunner(QObject):
         return not self.is_running()
 
 
+class JobButtons(QHBoxLayout):
+    """Start / Cancel / Close, right-aligned: the button row of the export and batch dialogs."""
+
+    def __init__(
+        self,
+        start_text: str,
+        on_start: Callable[[], object],
+        on_cancel: Callable[[], object],
+        on_close: Callable[[], object],
+    ) -> None:
+        super().__init__()
+        self.start_button = QPushButton(start_text)
+        self.start_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.close_button = QPushButton("Close")
+        self.start_button.clicked.connect(on_start)
+        self.cancel_button.clicked.connect(on_cancel)
+        self.close_button.clicked.connect(on_close)
+        self.addStretch(1)
+        for button in (self.start_button, self.cancel_button, self.close_button):
+            self.addWidget(button)
+
+
 class SizeChooser(QWidget):
     """Scale factor, or a target width/height (with or without keeping the aspect ratio)."""
 
@@ -353,18 +377,10 @@ class ExportDialog(QDialog):
         self.progress_bar.setValue(0)
         self.status_label = QLabel("Ready")
         self.status_label.setWordWrap(True)
-        self.start_button = QPushButton("Export")
-        self.start_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.start_button, self.cancel_button, self.close_button):
-            buttons.addWidget(b)
+        buttons = JobButtons("Export", self.start, self.cancel, self.close)
+        self.start_button = buttons.start_button
+        self.cancel_button = buttons.cancel_button
+        self.close_button = buttons.close_button
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress_bar)
