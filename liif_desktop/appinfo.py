@@ -69,19 +69,25 @@ ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256, 512, 1024)
 """Sizes of ``icons/liif-desktop-<size>.png`` in the resources folder."""
 
 
+def bundled_dir(name: str, env_var: str) -> Path:
+    """A folder shipped with the app: ``$env_var`` if set, else ``name`` inside a frozen
+    (PyInstaller) bundle (``sys._MEIPASS``), else ``name`` at the repository root."""
+    env = os.environ.get(env_var)
+    if env:
+        return Path(env)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / name
+    return Path(__file__).resolve().parent.parent / name
+
+
 def resources_dir() -> Path:
     """Folder of the bundled resources (sample page, icons).
 
     ``LIIF_DESKTOP_RESOURCES`` overrides it; a frozen (PyInstaller) app uses ``resources/``
     inside its bundle (``sys._MEIPASS``); a checkout uses ``resources/`` at the repository root.
     """
-    env = os.environ.get("LIIF_DESKTOP_RESOURCES")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    return bundled_dir("resources", "LIIF_DESKTOP_RESOURCES")
 
 
 def resource_path(name: str) -> Path:

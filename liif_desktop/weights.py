@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from liif_desktop.appinfo import bundled_dir
 from liif_desktop.model.checkpoint import CheckpointError, load_checkpoint, validate_checkpoint
 from liif_desktop.model.liif import LIIF
 
@@ -37,13 +38,7 @@ def weights_dir() -> Path:
     ``LIIF_DESKTOP_WEIGHTS`` overrides it; a frozen (installed) app uses its bundle; a
     checkout uses ``weights/`` at the repository root.
     """
-    env = os.environ.get("LIIF_DESKTOP_WEIGHTS")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "weights"
-    return Path(__file__).resolve().parent.parent / "weights"
+    return bundled_dir("weights", "LIIF_DESKTOP_WEIGHTS")
 
 
 def user_data_dir() -> Path:
