@@ -191,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/viewport.json")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per view")
+    parser.add_argument("--models", nargs="+", help="model ids (default: every available)")
     args = parser.parse_args(argv)
     image, source = document_scan()
+    earlier: dict[str, Any] = {}
+    if args.models and args.out.is_file():  # measuring some models: keep the others' figures
+        earlier = json.loads(args.out.read_text(encoding="utf-8")).get("models", {})
     results: dict[str, Any] = {
         "scan": {"source": source, "size_hw": list(SCAN_SIZE)},
         "viewport_wh": list(VIEWPORT),
@@ -201,10 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         "device": "cpu",
         "torch_threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
-        "models": {},
+        "models": earlier,
     }
     for info in all_models():
-        if not info.available:
+        if not info.available or (args.models and info.id not in args.models):
             continue
         print(f"{info.id} ...", flush=True)
         model = load_model(info)
@@ -213,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             str(side): feature_tile_encode_s(model, image, side) for side in (128, 64)
         }
         print(json.dumps(results["models"][info.id], indent=2), flush=True)
+    baseline = results["models"].get("edsr-baseline-liif", {}).get("jump_to_x4", {})
+    for figures in results["models"].values():
+        if baseline.get("viewport_s"):
+            view_s = figures["jump_to_x4"]["viewport_s"]
+            figures["time_relative_to_edsr_baseline"] = round(view_s / baseline["viewport_s"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

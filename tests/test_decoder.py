@@ -131,3 +131,17 @@ def test_encoding_stops_between_blocks(encoder: str) -> None:
         renderer.render((32, 32), (0, 32), (0, 32), should_stop=stop_on_third_poll)
     assert len(polls) == 3  # stopped inside the encoder, before any decoding
     assert len(renderer.features) == 0
+
+
+def test_rdn_polls_before_every_dense_conv() -> None:
+    # Config A: 20 blocks of 6 dense convs; a prompt cancel needs a poll per conv, not per block.
+    model = make_tiny_model("rdn")
+    polls = []
+
+    def never() -> bool:
+        polls.append(1)
+        return False
+
+    with torch.inference_mode():
+        model.encoder(torch.zeros(1, 3, 8, 8), should_stop=never)
+    assert len(polls) == 20 * 6

@@ -7,6 +7,7 @@ import pytest
 
 from liif_desktop.imresize import imresize
 from training.documents import (
+    BLOCK_WEIGHTS,
     CYRILLIC,
     GREEK,
     LATIN_LOWER,
@@ -58,6 +59,16 @@ def test_render_ink_is_seeded_and_has_text(fonts: tuple) -> None:
     assert not np.array_equal(a, c)
     assert 0.0 <= a.min() and a.max() <= 1.0
     assert 0.02 < float(a.mean()) < 0.6  # text, but not a solid block
+
+
+def test_render_ink_block_weights_choose_the_layouts(fonts: tuple) -> None:
+    rng = np.random.default_rng
+    default = render_ink(rng(5), 64, 64, em=8.0, faces=fonts)
+    assert np.array_equal(
+        default, render_ink(rng(5), 64, 64, em=8.0, faces=fonts, block_weights=BLOCK_WEIGHTS)
+    )
+    headings = render_ink(rng(5), 64, 64, em=8.0, faces=fonts, block_weights=[0, 0, 0, 0, 1])
+    assert not np.array_equal(default, headings)
 
 
 def test_degrade_scan_looks_like_paper_with_ink(fonts: tuple) -> None:
@@ -127,3 +138,42 @@ def test_validation_pages_are_bicubic_pairs(fonts: tuple) -> None:
 def test_synthetic_scan_size(fonts: tuple) -> None:
     page = synthetic_scan(np.random.default_rng(0), 40, 56, em=7.0)
     assert page.shape == (40, 56, 3)
+
+
+def test_finetune_document_runs_resumes_and_keeps_the_best(fonts: tuple, tmp_path) -> None:
+    # A tiny model, 4 iterations of 2 patches; then a resume that has nothing left to do.
+    pytest.importorskip("torch")
+    from liif_desktop.model import save_checkpoint
+    from tests.conftest import SHARED, make_tiny_model, tiny_spec
+    from training.finetune_document import run
+
+    photos = SHARED / "data" / "train" / "T91"
+    if not photos.is_dir():
+        pytest.skip("../shared/data/train/T91 is not present")
+    init = tmp_path / "init.pth"
+    save_checkpoint(init, make_tiny_model(), tiny_spec())
+    cfg = {
+        "seed": 1,
+        "init": str(init),
+        "out_dir": str(tmp_path / "run"),
+        "photo_folders": [str(photos)],
+        "photo_fraction": 0.5,
+        "lr_size": 12,
+        "scale_range": [1.0, 4.0],
+        "doc_scale_range": [3.0, 4.0],
+        "lr_em_range": [4.0, 6.0],
+        "block_weights": [0, 1, 0, 0, 0],
+        "n_queries": 64,
+        "batch_size": 2,
+        "iterations": 4,
+        "lr": 1e-3,
+        "lr_min": 1e-4,
+        "warmup": 1,
+        "log_every": 2,
+        "val_every": 3,
+        "threads": 1,
+        "validation": {"seed": 5, "count": 1, "lr_size": 12, "scales": [3]},
+    }
+    best = run(cfg)
+    assert best.is_file() and (tmp_path / "run" / "last.pth").is_file()
+    assert run(cfg) == best  # resumed at the end: nothing to train

@@ -16,7 +16,7 @@ from liif_desktop.model import LIIF, build_liif, load_checkpoint, save_checkpoin
 from liif_desktop.model.edsr import EDSREncoder
 from liif_desktop.model.rdn import RDNEncoder, ResidualDenseBlock
 from training.data import PatchSampler, pixel_centre_grid
-from training.embed import edsr_from_embedded_rdn, rdn_liif_from_edsr
+from training.embed import edsr_from_embedded_rdn, rdn_liif_from_edsr, train_spare_capacity_only
 from training.evaluate import psnr_y
 from training.precut import precut
 from training.train import (
@@ -114,6 +114,29 @@ def test_embedded_model_trains() -> None:
     assert grad_lff is not None and grad_gff is not None
     assert float(grad_lff.abs().max()) > 0
     assert float(grad_gff.abs().max()) > 0
+
+
+def test_spare_capacity_training_keeps_the_embedding() -> None:
+    # One Adam step on the spare capacity changes the output, yet every embedded weight (the
+    # MLP, the paired convs, the used LFF columns) stays exactly as it was.
+    torch.manual_seed(0)
+    rdn, _ = rdn_liif_from_edsr(build_liif(EDSR_ARGS))
+    before = {k: v.clone() for k, v in rdn.state_dict().items()}
+    params = train_spare_capacity_only(rdn)
+    assert 0 < sum(p.numel() for p in params) < sum(p.numel() for p in rdn.parameters())
+    image = torch.from_numpy(random_image(12, 12, seed=1)).permute(2, 0, 1).unsqueeze(0)
+    coord, cell = _query_grid(24)
+    out0 = rdn(image, coord, cell).detach()
+    opt = torch.optim.Adam(params, lr=1e-3)
+    rdn(image, coord, cell).abs().mean().backward()
+    opt.step()
+    after = rdn.state_dict()
+    for key in ("imnet.layers.0.weight", "encoder.RDBs.0.convs.1.conv.0.weight"):
+        assert torch.equal(before[key], after[key]), key
+    lff = "encoder.RDBs.0.LFF.weight"
+    assert torch.equal(before[lff][:, : 7 * 64], after[lff][:, : 7 * 64])
+    assert not torch.equal(before[lff][:, 7 * 64 :], after[lff][:, 7 * 64 :])
+    assert float((rdn(image, coord, cell).detach() - out0).abs().max()) > 0
 
 
 def test_lr_schedule() -> None:

@@ -62,3 +62,24 @@ def test_add_user_checkpoint_validates_and_copies(tmp_path: Path, monkeypatch) -
 def test_unknown_model_id_lists_known_ones() -> None:
     with pytest.raises(weights.WeightsError, match="known models: edsr-baseline-liif"):
         weights.find_model("no-such-model")
+
+
+def _info(name: str, psnr: float, relative_time: float | None = None) -> weights.ModelInfo:
+    quality: dict = {"Set5": {"x4": psnr}}
+    if relative_time is not None:
+        quality["relative_time"] = relative_time
+    return weights.ModelInfo(id=name, name=name, path=Path(name), quality=quality)
+
+
+def test_best_of_prefers_quality_and_breaks_near_ties_by_speed() -> None:
+    fast, slow_tie, slow_better = (
+        _info("fast", 32.24),
+        _info("slow-tie", 32.27, relative_time=6.0),
+        _info("slow-better", 32.40, relative_time=6.0),
+    )
+    assert weights.best_of([]) is None
+    assert weights.best_of([fast, slow_tie]) is fast  # 0.03 dB is not worth 6× the time
+    assert weights.best_of([fast, slow_tie, slow_better]) is slow_better
+    assert weights.best_of([_info("a", 30.0), _info("b", 31.0)]).id == "b"
+    assert "6× slower" in slow_tie.quality_label()
+    assert "slower" not in fast.quality_label()

@@ -312,6 +312,8 @@ _BLOCKS: tuple[Callable[[_Pen, float], float], ...] = (
     _form,
     _heading,
 )
+#: Default relative frequencies of the blocks in :data:`_BLOCKS`.
+BLOCK_WEIGHTS = (0.3, 0.25, 0.2, 0.15, 0.1)
 
 
 def render_ink(
@@ -320,6 +322,7 @@ def render_ink(
     width: int,
     em: float,
     faces: Sequence[FontFace] | None = None,
+    block_weights: Sequence[float] | None = None,
 ) -> np.ndarray:
     """An ink mask of a page region: (height, width) float32 in [0, 1], 1 = full ink.
 
@@ -333,14 +336,19 @@ def render_ink(
         Typical font size (em) in pixels; blocks vary it by roughly ±30 %.
     faces
         Fonts to draw with (default: :func:`available_fonts`).
+    block_weights
+        Relative frequencies of the layout blocks (paragraph, receipt, table, form, heading);
+        default :data:`BLOCK_WEIGHTS`.
     """
     faces = list(faces or available_fonts())
+    weights = np.asarray(block_weights or BLOCK_WEIGHTS, dtype=np.float64)
+    weights = weights / weights.sum()
     canvas = Image.new("L", (width, height), 0)
     pen = _Pen(ImageDraw.Draw(canvas), width, height, max(4, round(em)), rng, faces)
     # Start above the top edge so the region looks like a crop out of a larger page.
     y = -rng.uniform(0, 2.5) * em
     while y < height:
-        block = _BLOCKS[int(rng.choice(len(_BLOCKS), p=[0.3, 0.25, 0.2, 0.15, 0.1]))]
+        block = _BLOCKS[int(rng.choice(len(_BLOCKS), p=weights))]
         y = block(pen, y)
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
@@ -433,9 +441,11 @@ def synthetic_scan(
     width: int,
     em: float,
     style: ScanStyle = ScanStyle(),
+    block_weights: Sequence[float] | None = None,
 ) -> np.ndarray:
     """A degraded synthetic page region, (height, width, 3) uint8."""
-    return degrade_scan(render_ink(rng, height, width, em), rng, style)
+    ink = render_ink(rng, height, width, em, block_weights=block_weights)
+    return degrade_scan(ink, rng, style)
 
 
 # ----------------------------------------------------------------------------- training samples
@@ -459,6 +469,8 @@ class DocumentPatchSampler:
         HR pixels sampled per patch.
     style
         Scan degradation ranges.
+    block_weights
+        Relative frequencies of the page layout blocks (default :data:`BLOCK_WEIGHTS`).
     """
 
     def __init__(
@@ -468,7 +480,9 @@ class DocumentPatchSampler:
         lr_em_range: tuple[float, float] = (5.0, 14.0),
         n_queries: int = 2304,
         style: ScanStyle = ScanStyle(),
+        block_weights: Sequence[float] | None = None,
     ) -> None:
+        self.block_weights = tuple(block_weights) if block_weights else None
         self.lr_size = int(lr_size)
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.lr_em_range = (float(lr_em_range[0]), float(lr_em_range[1]))
@@ -483,7 +497,7 @@ class DocumentPatchSampler:
         scale = float(rng.uniform(*self.scale_range))
         hr_size = max(p, round(p * scale))
         em = float(rng.uniform(*self.lr_em_range)) * hr_size / p
-        hr = synthetic_scan(rng, hr_size, hr_size, em, self.style)
+        hr = synthetic_scan(rng, hr_size, hr_size, em, self.style, self.block_weights)
         lr = imresize(hr, output_shape=(p, p))
         n_pixels = hr_size * hr_size
         n = min(self.n_queries, n_pixels)

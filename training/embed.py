@@ -274,3 +274,63 @@ def edsr_from_embedded_rdn(model: LIIF) -> LIIF:
     )
     out.imnet.load_state_dict(model.imnet.state_dict())
     return out.eval()
+
+
+def train_spare_capacity_only(model: LIIF, n_used: int = 8) -> list[nn.Parameter]:
+    """Freeze what the embedding uses; leave trainable only the RDN's spare capacity.
+
+    After :func:`rdn_liif_from_edsr` the model computes EDSR-baseline-LIIF exactly. Fine-tuning
+    every weight with a small CPU batch first wrecks that solution (Adam moves every weight by
+    about the learning rate, including the paired ``±B`` convs that must stay opposite), so this
+    trains only what the embedding leaves unused, starting from an output identical to the
+    EDSR-baseline model:
+
+    * every parameter of the identity RDBs (``RDBs[n_used:]``);
+    * dense convs 6 and 7 of the used RDBs, with the columns of their local fusion (``LFF``)
+      that read them (the other ``LFF`` columns get a zero gradient, so Adam leaves them as they
+      are);
+    * the global fusion ``GFF.0`` (it can learn to mix the outputs of every block).
+
+    The MLP, the shallow convs and the embedded convs stay frozen.
+
+    Parameters
+    ----------
+    model
+        A LIIF-RDN built by :func:`rdn_liif_from_edsr` (or resumed from one).
+    n_used
+        RDBs that hold embedded EDSR blocks (8 for EDSR-baseline's 16 blocks).
+
+    Returns
+    -------
+    list of Parameter
+        The trainable parameters (to give to the optimiser).
+    """
+    rdn = model.encoder
+    if not isinstance(rdn, RDNEncoder):
+        raise TypeError("the model must have an RDN encoder")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable: list[nn.Parameter] = []
+
+    def train(module: nn.Module) -> None:
+        for p in module.parameters():
+            p.requires_grad_(True)
+            trainable.append(p)
+
+    rdbs = [b for b in rdn.RDBs if isinstance(b, ResidualDenseBlock)]
+    width = rdn.out_dim
+    for i, rdb in enumerate(rdbs):
+        if i >= n_used:
+            train(rdb)
+            continue
+        n_convs = len(rdb.convs)
+        for index in range(6, n_convs):
+            train(_dense_conv(rdb, index))
+        lff = rdb.LFF.get_parameter("weight")
+        mask = torch.zeros_like(lff)
+        mask[:, 7 * width :] = 1.0  # the groups of dense outputs 7.. (convs 6..)
+        lff.requires_grad_(True)
+        lff.register_hook(lambda grad, m=mask: grad * m)
+        trainable.append(lff)
+    train(rdn.GFF[0])
+    return trainable

@@ -136,7 +136,11 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         photos, cfg["lr_size"], tuple(cfg["scale_range"]), cfg["n_queries"], augment=True
     )
     doc_sampler = DocumentPatchSampler(
-        cfg["lr_size"], tuple(cfg["scale_range"]), tuple(cfg["lr_em_range"]), cfg["n_queries"]
+        cfg["lr_size"],
+        tuple(cfg.get("doc_scale_range", cfg["scale_range"])),
+        tuple(cfg["lr_em_range"]),
+        cfg["n_queries"],
+        block_weights=cfg.get("block_weights"),
     )
     samplers = [doc_sampler, photo_sampler]
     mix = np.array([1.0 - float(cfg["photo_fraction"]), float(cfg["photo_fraction"])])
@@ -163,7 +167,11 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": 0})
 
     t0, losses = time.time(), []
+    limit_s = float(cfg.get("max_minutes") or math.inf) * 60
     for it in range(start, int(cfg["iterations"])):
+        if time.time() - t0 > limit_s:
+            print(f"time limit of {cfg['max_minutes']} min reached at iteration {it}", flush=True)
+            break
         rng = np.random.default_rng([int(cfg["seed"]), it])
         inp, coord, cell, gt = make_batch(samplers, mix, int(cfg["batch_size"]), rng)
         for group in opt.param_groups:
@@ -199,6 +207,16 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
                 },
                 last,
             )
+    done = start + len(losses)
+    if losses and done % int(cfg["val_every"]) != 0 and done != int(cfg["iterations"]):
+        # Stopped by the time limit between two validations.
+        score = validate(model, pages)
+        if score["mean"] > best:
+            best = score["mean"]
+            save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": done})
+        print(f"it {done} val {json.dumps(score)}", flush=True)
+        state = {"sd": model.state_dict(), "optimizer": opt.state_dict()}
+        torch.save({**state, "iteration": done, "best": best}, last)
     print(f"finished: best validation {best:.3f} dB -> {out_dir / 'best.pth'}", flush=True)
     return out_dir / "best.pth"
 

@@ -29,7 +29,7 @@ import torch
 from liif_desktop.model import LIIF, build_liif, load_checkpoint, save_checkpoint, select_device
 from liif_desktop.model.checkpoint import model_from_spec, validate_checkpoint
 from training.data import Batch, PatchSampler, load_training_images
-from training.embed import rdn_liif_from_edsr
+from training.embed import rdn_liif_from_edsr, train_spare_capacity_only
 from training.evaluate import BENCHMARK_ROOT, evaluate_model, evaluate_set, upscale_with_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -176,7 +176,10 @@ class Trainer:
         self.device = select_device(cfg["device"])
         self.model, self.args = build_model(cfg)
         self.model.to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg["optim"]["lr"])
+        params = list(self.model.parameters())
+        if cfg["model"].get("train") == "spare":
+            params = train_spare_capacity_only(self.model)
+        self.optimizer = torch.optim.Adam(params, lr=cfg["optim"]["lr"])
         self.iteration = 0
         self.best_psnr = -math.inf
         self.history: dict[str, list[Any]] = {"loss": [], "val": []}

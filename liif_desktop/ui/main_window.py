@@ -47,6 +47,7 @@ from liif_desktop.weights import (
     ModelInfo,
     add_user_checkpoint,
     all_models,
+    best_of,
     default_model,
     load_model,
 )
@@ -543,7 +544,7 @@ class MainWindow(QMainWindow):
         wanted = "document" if is_page else "photo"
         current = next((m for m in self._catalogue if m.id == self._model_id), None)
         candidates = [m for m in self._catalogue if m.kind == wanted]
-        best = max(candidates, key=lambda m: m.psnr() or 0.0, default=None)
+        best = best_of(candidates)
         if best is None or current is None or current.kind == wanted:
             self.suggested_model_id = None
         else:
