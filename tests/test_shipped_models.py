@@ -14,16 +14,11 @@ from liif_desktop.model.rdn import RDNEncoder, ResidualDenseBlock
 from liif_desktop.render.full import upscale_array
 from liif_desktop.render.region import RegionRenderer
 from tests.conftest import REPO, SHARED
+from training.evaluate import psnr_y
 
 MANIFEST = json.loads((REPO / "weights" / "manifest.json").read_text(encoding="utf-8"))
 OURS = [m["id"] for m in MANIFEST["models"] if m["source"].get("kind") == "repository"]
 SET5 = SHARED / "data" / "benchmark" / "Set5"
-
-
-def _psnr_y(a: np.ndarray, b: np.ndarray, shave: int) -> float:
-    weights_y = np.array([65.738, 129.057, 25.064]) / 256.0
-    diff = ((a - b) * weights_y).sum(axis=2)[shave:-shave, shave:-shave]
-    return float(10 * np.log10(1.0 / np.mean(diff**2)))
 
 
 @pytest.mark.parametrize("model_id", OURS)
@@ -57,5 +52,5 @@ def test_our_rdn_beats_bicubic_on_a_set5_crop() -> None:
     sr = upscale_array(RegionRenderer(model, lr_crop.astype(np.float32) / 255.0), (160, 160))
     bicubic = Image.fromarray(lr_crop).resize((160, 160), Image.Resampling.BICUBIC)
     bic = np.asarray(bicubic, dtype=np.float32) / 255.0
-    gain = _psnr_y(np.clip(sr, 0, 1), hr_crop, 4) - _psnr_y(bic, hr_crop, 4)
+    gain = psnr_y(sr, hr_crop, 4) - psnr_y(bic, hr_crop, 4)
     assert gain > 2.0, gain
