@@ -54,6 +54,8 @@ MARGIN = 6
 SCALES = (3, 4)
 BICUBIC = "bicubic"
 CEILING = "full-resolution"
+#: The method the ratios in the results are taken against.
+OFFICIAL = "edsr-baseline-liif"
 
 
 # ----------------------------------------------------------------------------- tesseract
@@ -350,6 +352,47 @@ def run_ocr(
     return results
 
 
+def cer_ratio(
+    per_crop: list[dict[str, Any]],
+    reference: list[dict[str, Any]],
+    n_boot: int = 10000,
+    seed: int = SEED,
+) -> dict[str, Any]:
+    """Mean CER of a method over that of a reference on the same crops, with a 95 % interval.
+
+    The interval is a paired bootstrap over crops (crops are resampled together for both
+    methods), so it shows how much the ratio depends on which receipts happen to be in the set.
+    """
+    a = np.array([c["cer"] for c in per_crop], dtype=np.float64)
+    b = np.array([c["cer"] for c in reference], dtype=np.float64)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("both methods must be scored on the same, non-empty set of crops")
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, a.size, size=(n_boot, a.size))
+    ratios = a[pick].mean(axis=1) / np.maximum(b[pick].mean(axis=1), 1e-12)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return {
+        "ratio": round(float(a.mean() / max(b.mean(), 1e-12)), 4),
+        "ci95": [round(float(lo), 4), round(float(hi), 4)],
+        "share_of_resamples_below_0.75": round(float((ratios <= 0.75).mean()), 4),
+    }
+
+
+def ratios_to(results: dict[str, Any], reference: str) -> dict[str, Any]:
+    """:func:`cer_ratio` of every method against ``reference``, per scale where both exist."""
+    out: dict[str, Any] = {}
+    for key, methods in results.items():
+        if not key.startswith("x") or reference not in methods:
+            continue
+        ref = methods[reference]["per_crop"]
+        out[key] = {
+            name: cer_ratio(m["per_crop"], ref)
+            for name, m in methods.items()
+            if name != reference and len(m["per_crop"]) == len(ref)
+        }
+    return out
+
+
 def set5_psnr(model_id: str, scale: int = 4) -> float:
     """Mean Set5 Y PSNR (shave = scale) of a model from the shipped MATLAB-bicubic LR files."""
     restore = model_restorer(model_id)
@@ -399,7 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.set5:
         update["set5_x4_psnr"] = {method_name(m): round(set5_psnr(m), 4) for m in model_ids}
         print(f"Set5 x4 PSNR: {update['set5_x4_psnr']}", file=sys.stderr)
-    merge_json(args.out, update)
+    merged = merge_json(args.out, update)
+    ratios = ratios_to(merged["results"], OFFICIAL)
+    if ratios:
+        merge_json(args.out, {"cer_ratio_to_official": ratios})
+        for key, per_method in ratios.items():
+            for name, r in per_method.items():
+                print(f"{key} {name}: {r['ratio']:.3f}x official {r['ci95']}", file=sys.stderr)
     return 0
 
 

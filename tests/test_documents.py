@@ -71,6 +71,41 @@ def test_render_ink_block_weights_choose_the_layouts(fonts: tuple) -> None:
     assert not np.array_equal(default, headings)
 
 
+def test_printed_receipts_use_an_unsmoothed_bitmap_font(fonts: tuple) -> None:
+    rng = np.random.default_rng
+    receipts = [0, 1, 0, 0, 0]
+    outline = render_ink(rng(7), 64, 64, em=24.0, faces=fonts, block_weights=receipts)
+    # printed=0 draws nothing from the generator for printing: older configs stay reproducible
+    assert np.array_equal(
+        outline,
+        render_ink(rng(7), 64, 64, em=24.0, faces=fonts, block_weights=receipts, printed=0.0),
+    )
+    printed = [
+        render_ink(rng(s), 64, 64, em=24.0, faces=fonts, block_weights=receipts, printed=1.0)
+        for s in range(6)
+    ]
+    outlines = [
+        render_ink(rng(s), 64, 64, em=24.0, faces=fonts, block_weights=receipts) for s in range(6)
+    ]
+
+    def grey_share(inks: list[np.ndarray]) -> float:
+        ink = np.concatenate([i.ravel() for i in inks])
+        return float(((ink > 0.05) & (ink < 0.95)).sum() / max(1, (ink > 0.05).sum()))
+
+    assert all(0.02 < float(i.mean()) < 0.7 for i in printed)
+    # Anti-aliased outlines have grey edges; printer dots are solid (round dots keep a little)
+    assert grey_share(printed) < 0.5 * grey_share(outlines)
+
+
+def test_validation_pages_take_the_training_mix(fonts: tuple) -> None:
+    plain = validation_pages(seed=1, count=1, lr_size=12, scale=3)
+    mixed = validation_pages(
+        seed=1, count=1, lr_size=12, scale=3, block_weights=[0, 1, 0, 0, 0], printed=1.0
+    )
+    assert mixed[0][1].shape == plain[0][1].shape
+    assert not np.array_equal(mixed[0][1], plain[0][1])
+
+
 def test_degrade_scan_looks_like_paper_with_ink(fonts: tuple) -> None:
     rng = np.random.default_rng(5)
     ink = render_ink(rng, 64, 64, em=10.0, faces=fonts)

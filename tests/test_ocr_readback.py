@@ -14,10 +14,12 @@ from benchmarks.ocr import (
     LINES_PER_CROP,
     SCALES,
     cer,
+    cer_ratio,
     choose_crops,
     crop_pixels,
     levenshtein,
     normalise,
+    ratios_to,
     read_boxes,
     read_text,
     reduce,
@@ -45,6 +47,27 @@ def test_levenshtein_and_cer() -> None:
     assert cer("TOTAL 7.00", "TOTAL 1.00") == pytest.approx(1 / 10)
     assert cer("", "ABCD") == 1.0
     assert normalise(" a\tb\n\nc ") == "A B C"
+
+
+def test_cer_ratio_with_paired_interval() -> None:
+    ref = [{"cer": v} for v in (0.2, 0.4, 0.1, 0.3)]
+    half = [{"cer": v / 2} for v in (0.2, 0.4, 0.1, 0.3)]
+    r = cer_ratio(half, ref, n_boot=500)
+    # every paired resample halves the mean, so the interval collapses onto the ratio
+    assert r["ratio"] == 0.5 and r["ci95"] == [0.5, 0.5]
+    assert r["share_of_resamples_below_0.75"] == 1.0
+    mixed = [{"cer": v} for v in (0.0, 0.4, 0.1, 0.3)]
+    r = cer_ratio(mixed, ref, n_boot=500)
+    assert r["ratio"] == pytest.approx(0.8)
+    assert r["ci95"][0] < r["ratio"] < r["ci95"][1]
+    with pytest.raises(ValueError):
+        cer_ratio(half[:2], ref)
+    results = {
+        "full-resolution": {"per_crop": ref},
+        "x4": {"edsr-baseline-liif": {"per_crop": ref}, "doc": {"per_crop": half}},
+        "x3": {"doc": {"per_crop": half}},
+    }
+    assert set(ratios_to(results, "edsr-baseline-liif")) == {"x4"}
 
 
 def test_word_accuracy() -> None:

@@ -1,7 +1,8 @@
 """Synthetic document pages and scan degradation, for teaching LIIF what text looks like.
 
 A page is drawn with Pillow as an ink mask (text in many fonts and scripts, tables, rules,
-forms, receipt-like columns), then turned into a scan: paper colour and texture, ink colour and
+forms, receipt-like columns; optionally receipts as till printers print them, in unsmoothed
+bitmap fonts made of dots), then turned into a scan: paper colour and texture, ink colour and
 uneven ink density, a slight rotation, optical blur, sensor noise and JPEG compression. The
 degraded page is the HR target; the LR input is made from it by the same MATLAB-style bicubic
 reduction as for photos, so the model meets at training time what a downscaled real scan looks
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from liif_desktop.imresize import imresize
 
@@ -163,6 +164,8 @@ class _Pen:
     em: int
     rng: np.random.Generator
     faces: Sequence[FontFace]
+    canvas: Image.Image | None = None
+    printed: float = 0.0
 
     def face(self, script: str = "latin", mono: bool | None = None) -> FontFace:
         pool = [f for f in self.faces if script in f.scripts]
@@ -218,6 +221,8 @@ def _paragraph(pen: _Pen, y: float) -> float:
 
 def _receipt(pen: _Pen, y: float) -> float:
     rng = pen.rng
+    if pen.printed > 0 and rng.random() < pen.printed:
+        return _printed_receipt(pen, y)
     face = pen.face("latin", mono=bool(rng.random() < 0.6))
     font = pen.font(face)
     leading = font.size * rng.uniform(1.05, 1.4)
@@ -237,6 +242,121 @@ def _receipt(pen: _Pen, y: float) -> float:
             pen.text((right - font.getlength(amount), y), amount, font)
         y += leading
     return y
+
+
+@dataclass(frozen=True)
+class _PrintHead:
+    """How a receipt printer lays down a bitmap font: pixel size, dot pitch, dot or solid."""
+
+    glyph_px: int
+    pitch: int
+    dots: bool
+    dot_radius: float
+
+
+def _print_head(pen: _Pen, size: float) -> _PrintHead:
+    rng = pen.rng
+    # Till printers use bitmap fonts about 9-16 dots high; the dot pitch sets the print size.
+    pitch = max(1, round(size / int(rng.integers(9, 17))))
+    return _PrintHead(
+        glyph_px=max(6, round(size / pitch)),
+        pitch=pitch,
+        dots=bool(pitch >= 3 and rng.random() < 0.5),
+        dot_radius=float(rng.uniform(0.5, 0.75)),
+    )
+
+
+def _dot_cell(head: _PrintHead) -> np.ndarray:
+    """Ink of one printer dot on a ``pitch`` × ``pitch`` cell (1 = ink)."""
+    sub = 4  # supersampled, so a dot's edge pixels get partial ink
+    c = (np.arange(head.pitch * sub) + 0.5) / (head.pitch * sub) - 0.5
+    inside = (np.hypot(c[:, None], c[None, :]) <= head.dot_radius).astype(np.float32)
+    return inside.reshape(head.pitch, sub, head.pitch, sub).mean(axis=(1, 3))
+
+
+def _printed_width(text: str, face: FontFace, head: _PrintHead) -> float:
+    return float(_font(face.path, head.glyph_px).getlength(text) * head.pitch)
+
+
+def _printed_text(
+    pen: _Pen, xy: tuple[float, float], text: str, face: FontFace, head: _PrintHead
+) -> float:
+    """Draw ``text`` as a receipt printer would: an unsmoothed bitmap font whose pixels are
+    printed as square or round dots ``pitch`` page pixels apart. Returns the width drawn."""
+    assert pen.canvas is not None
+    font = _font(face.path, head.glyph_px)
+    width = int(np.ceil(font.getlength(text))) + 2
+    height = int(np.ceil(head.glyph_px * 1.4)) + 2
+    if not text.strip():
+        return _printed_width(text, face, head)
+    bitmap = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(bitmap)
+    draw.fontmode = "1"  # no anti-aliasing: the glyphs are the printer's dot matrix
+    draw.text((1, 1), text, fill=255, font=font)
+    dots = np.asarray(bitmap, dtype=np.float32) / 255.0
+    if head.dots:
+        cell = _dot_cell(head)
+        big = np.kron(dots, cell)
+    else:
+        big = np.kron(dots, np.ones((head.pitch, head.pitch), dtype=np.float32))
+    ink = Image.fromarray((big * 255).astype(np.uint8), mode="L")
+    x, y = round(xy[0]), round(xy[1])
+    box = (x, y, x + ink.width, y + ink.height)
+    pen.canvas.paste(ImageChops.lighter(pen.canvas.crop(box), ink), box)
+    return _printed_width(text, face, head)
+
+
+def _printed_case(rng: np.random.Generator, text: str) -> str:
+    case = rng.random()
+    if case < 0.5:
+        return text.upper()
+    if case < 0.8:
+        return " ".join(w[:1].upper() + w[1:].lower() for w in text.split(" "))
+    return text
+
+
+def _printed_receipt(pen: _Pen, y: float) -> float:
+    """A thermal / dot-matrix till receipt: bitmap font, label and amount columns, rows of
+    ``-``, ``=`` or ``*`` as rules, dates, quantities and totals."""
+    rng = pen.rng
+    face = pen.face("latin", mono=bool(rng.random() < 0.7))
+    head = _print_head(pen, pen.em * rng.uniform(0.85, 1.2))
+    line_h = head.glyph_px * head.pitch * rng.uniform(1.15, 1.6)
+    x0 = rng.uniform(-0.1, 0.1) * pen.width
+    right = pen.width * rng.uniform(0.7, 1.1)
+    char_w = max(1.0, _printed_width("0", face, head))
+    n_chars = max(4, int((right - x0) / char_w))
+
+    def amount() -> str:
+        return f"{rng.uniform(0, 500):.2f}"
+
+    for _ in range(int(rng.integers(3, 10))):
+        kind = rng.random()
+        if kind < 0.2:
+            rule = str(rng.choice(["-", "=", "*", ".", "-", "="])) * n_chars
+            _printed_text(pen, (x0, y), rule, face, head)
+        elif kind < 0.35:
+            line = _printed_case(rng, text_line(rng, int(rng.integers(2, 6))))[:n_chars]
+            width = _printed_width(line, face, head)
+            _printed_text(pen, ((x0 + right - width) / 2, y), line, face, head)
+        elif kind < 0.5:
+            qty, price = int(rng.integers(1, 20)), rng.uniform(0, 99)
+            line = f"{qty}X {price:.2f}" if rng.random() < 0.5 else f"{qty} @ {price:.2f}"
+            _printed_text(pen, (x0, y), line, face, head)
+            total = f"{qty * price:.2f}"
+            _printed_text(pen, (right - len(total) * char_w, y), total, face, head)
+        else:
+            label = _printed_case(rng, text_line(rng, int(rng.integers(1, 4))))
+            if rng.random() < 0.4:
+                label += str(rng.choice([" :", ":", " #:", " RM", " $"]))
+            value = amount() if rng.random() < 0.7 else _number(rng)
+            label = label[: max(1, n_chars - len(value) - 2)]  # columns never collide
+            _printed_text(pen, (x0, y), label, face, head)
+            _printed_text(pen, (right - len(value) * char_w, y), value, face, head)
+        y += line_h
+        if y > pen.height:
+            break
+    return y + line_h * rng.uniform(0, 1)
 
 
 def _table(pen: _Pen, y: float) -> float:
@@ -323,6 +443,7 @@ def render_ink(
     em: float,
     faces: Sequence[FontFace] | None = None,
     block_weights: Sequence[float] | None = None,
+    printed: float = 0.0,
 ) -> np.ndarray:
     """An ink mask of a page region: (height, width) float32 in [0, 1], 1 = full ink.
 
@@ -339,12 +460,17 @@ def render_ink(
     block_weights
         Relative frequencies of the layout blocks (paragraph, receipt, table, form, heading);
         default :data:`BLOCK_WEIGHTS`.
+    printed
+        Probability that a receipt block is drawn as a till printer prints (bitmap font,
+        square or round dots; :func:`_printed_receipt`) instead of with smooth outlines.
     """
     faces = list(faces or available_fonts())
     weights = np.asarray(block_weights or BLOCK_WEIGHTS, dtype=np.float64)
     weights = weights / weights.sum()
     canvas = Image.new("L", (width, height), 0)
-    pen = _Pen(ImageDraw.Draw(canvas), width, height, max(4, round(em)), rng, faces)
+    pen = _Pen(
+        ImageDraw.Draw(canvas), width, height, max(4, round(em)), rng, faces, canvas, printed
+    )
     # Start above the top edge so the region looks like a crop out of a larger page.
     y = -rng.uniform(0, 2.5) * em
     while y < height:
@@ -442,9 +568,10 @@ def synthetic_scan(
     em: float,
     style: ScanStyle = ScanStyle(),
     block_weights: Sequence[float] | None = None,
+    printed: float = 0.0,
 ) -> np.ndarray:
-    """A degraded synthetic page region, (height, width, 3) uint8."""
-    ink = render_ink(rng, height, width, em, block_weights=block_weights)
+    """A degraded synthetic page region, (height, width, 3) uint8 (see :func:`render_ink`)."""
+    ink = render_ink(rng, height, width, em, block_weights=block_weights, printed=printed)
     return degrade_scan(ink, rng, style)
 
 
@@ -471,6 +598,8 @@ class DocumentPatchSampler:
         Scan degradation ranges.
     block_weights
         Relative frequencies of the page layout blocks (default :data:`BLOCK_WEIGHTS`).
+    printed
+        Share of receipt blocks printed with a bitmap font (see :func:`render_ink`).
     """
 
     def __init__(
@@ -481,8 +610,10 @@ class DocumentPatchSampler:
         n_queries: int = 2304,
         style: ScanStyle = ScanStyle(),
         block_weights: Sequence[float] | None = None,
+        printed: float = 0.0,
     ) -> None:
         self.block_weights = tuple(block_weights) if block_weights else None
+        self.printed = float(printed)
         self.lr_size = int(lr_size)
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.lr_em_range = (float(lr_em_range[0]), float(lr_em_range[1]))
@@ -497,7 +628,7 @@ class DocumentPatchSampler:
         scale = float(rng.uniform(*self.scale_range))
         hr_size = max(p, round(p * scale))
         em = float(rng.uniform(*self.lr_em_range)) * hr_size / p
-        hr = synthetic_scan(rng, hr_size, hr_size, em, self.style, self.block_weights)
+        hr = synthetic_scan(rng, hr_size, hr_size, em, self.style, self.block_weights, self.printed)
         lr = imresize(hr, output_shape=(p, p))
         n_pixels = hr_size * hr_size
         n = min(self.n_queries, n_pixels)
@@ -510,17 +641,24 @@ class DocumentPatchSampler:
 
 
 def validation_pages(
-    seed: int, count: int, lr_size: int, scale: int, lr_em_range: tuple[float, float] = (5.0, 12.0)
+    seed: int,
+    count: int,
+    lr_size: int,
+    scale: int,
+    lr_em_range: tuple[float, float] = (5.0, 12.0),
+    block_weights: Sequence[float] | None = None,
+    printed: float = 0.0,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Held-out synthetic (LR, HR) uint8 pairs at an integer scale, from their own seed.
 
     The HR page is ``scale * lr_size`` square; its LR is the MATLAB-style bicubic reduction.
+    ``block_weights`` and ``printed`` are as for :func:`render_ink`.
     """
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(count):
         size = lr_size * scale
         em = float(rng.uniform(*lr_em_range)) * scale
-        hr = synthetic_scan(rng, size, size, em)
+        hr = synthetic_scan(rng, size, size, em, block_weights=block_weights, printed=printed)
         pairs.append((imresize(hr, output_shape=(lr_size, lr_size)), hr))
     return pairs

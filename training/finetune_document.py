@@ -141,13 +141,19 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         tuple(cfg["lr_em_range"]),
         cfg["n_queries"],
         block_weights=cfg.get("block_weights"),
+        printed=float(cfg.get("printed", 0.0)),
     )
     samplers = [doc_sampler, photo_sampler]
     mix = np.array([1.0 - float(cfg["photo_fraction"]), float(cfg["photo_fraction"])])
     val_cfg = cfg["validation"]
     pages = {
         int(s): validation_pages(
-            int(val_cfg["seed"]) + int(s), val_cfg["count"], val_cfg["lr_size"], int(s)
+            int(val_cfg["seed"]) + int(s),
+            val_cfg["count"],
+            val_cfg["lr_size"],
+            int(s),
+            block_weights=val_cfg.get("block_weights"),
+            printed=float(val_cfg.get("printed", 0.0)),
         )
         for s in val_cfg["scales"]
     }
