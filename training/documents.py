@@ -254,8 +254,7 @@ class _PrintHead:
     dot_radius: float
 
 
-def _print_head(pen: _Pen, size: float) -> _PrintHead:
-    rng = pen.rng
+def _print_head(rng: np.random.Generator, size: float) -> _PrintHead:
     # Till printers use bitmap fonts about 9-16 dots high; the dot pitch sets the print size.
     pitch = max(1, round(size / int(rng.integers(9, 17))))
     return _PrintHead(
@@ -284,21 +283,18 @@ def _printed_text(
     """Draw ``text`` as a receipt printer would: an unsmoothed bitmap font whose pixels are
     printed as square or round dots ``pitch`` page pixels apart. Returns the width drawn."""
     assert pen.canvas is not None
+    if not text.strip():
+        return _printed_width(text, face, head)
     font = _font(face.path, head.glyph_px)
     width = int(np.ceil(font.getlength(text))) + 2
     height = int(np.ceil(head.glyph_px * 1.4)) + 2
-    if not text.strip():
-        return _printed_width(text, face, head)
     bitmap = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(bitmap)
     draw.fontmode = "1"  # no anti-aliasing: the glyphs are the printer's dot matrix
     draw.text((1, 1), text, fill=255, font=font)
     dots = np.asarray(bitmap, dtype=np.float32) / 255.0
-    if head.dots:
-        cell = _dot_cell(head)
-        big = np.kron(dots, cell)
-    else:
-        big = np.kron(dots, np.ones((head.pitch, head.pitch), dtype=np.float32))
+    cell = _dot_cell(head) if head.dots else np.ones((head.pitch, head.pitch), np.float32)
+    big = np.kron(dots, cell)
     ink = Image.fromarray((big * 255).astype(np.uint8), mode="L")
     x, y = round(xy[0]), round(xy[1])
     box = (x, y, x + ink.width, y + ink.height)
@@ -320,15 +316,12 @@ def _printed_receipt(pen: _Pen, y: float) -> float:
     ``-``, ``=`` or ``*`` as rules, dates, quantities and totals."""
     rng = pen.rng
     face = pen.face("latin", mono=bool(rng.random() < 0.7))
-    head = _print_head(pen, pen.em * rng.uniform(0.85, 1.2))
+    head = _print_head(rng, pen.em * rng.uniform(0.85, 1.2))
     line_h = head.glyph_px * head.pitch * rng.uniform(1.15, 1.6)
     x0 = rng.uniform(-0.1, 0.1) * pen.width
     right = pen.width * rng.uniform(0.7, 1.1)
     char_w = max(1.0, _printed_width("0", face, head))
     n_chars = max(4, int((right - x0) / char_w))
-
-    def amount() -> str:
-        return f"{rng.uniform(0, 500):.2f}"
 
     for _ in range(int(rng.integers(3, 10))):
         kind = rng.random()
@@ -349,7 +342,7 @@ def _printed_receipt(pen: _Pen, y: float) -> float:
             label = _printed_case(rng, text_line(rng, int(rng.integers(1, 4))))
             if rng.random() < 0.4:
                 label += str(rng.choice([" :", ":", " #:", " RM", " $"]))
-            value = amount() if rng.random() < 0.7 else _number(rng)
+            value = f"{rng.uniform(0, 500):.2f}" if rng.random() < 0.7 else _number(rng)
             label = label[: max(1, n_chars - len(value) - 2)]  # columns never collide
             _printed_text(pen, (x0, y), label, face, head)
             _printed_text(pen, (right - len(value) * char_w, y), value, face, head)
