@@ -1,46 +1,48 @@
-"""Viewport engine timings on a 2000×1500 document scan at ×4 (CPU).
+"""Viewport timings on a 2000×1500 document scan: jump from the fitted view to ×4 (CPU).
 
-For each available model: jump from the fitted view to ×4 about the viewport centre and time
-the placeholder plan, the first LIIF tile and the whole 1280×800 viewport; then time how soon
-the first tile of a new zoom starts while a tile of the old one is rendering; then pan away,
-clear the tile cache and pan back, where the latent codes come from the feature cache.
+For each model: a fresh :class:`ViewportController` shows the fitted view, then the ×4 view
+about the viewport centre (1280×800). Timed from the request: the placeholders, the coarse
+LIIF pass over the whole view, the first exact tile, the whole view exact (visible pixels),
+and everything done (the off-screen parts of the edge tiles too). Then a zoom change while
+rendering: how soon the new view's placeholders and first LIIF pixels arrive.
 
-Run: ``.venv/bin/python benchmarks/viewport.py`` (writes ``benchmarks/results/viewport.json``).
+Each configuration runs in a child process, so the OpenMP wait policy (which must be set
+before torch loads) can differ between them. With ``--hog`` the same cold view is measured
+again with a CPU hog of two busy processes started beside it, in the same run, and the JSON
+records the ratio (the hog leaves half the machine, so 2× is the floor).
+
+Run: ``.venv/bin/python benchmarks/viewport.py [--hog] [--models ...] [--precision auto]``
+(writes ``benchmarks/results/viewport.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-from PIL import Image
-
-from liif_desktop.model.liif import LIIF
-from liif_desktop.render.engine import TileRequest, TileResult, ViewportEngine
-from liif_desktop.render.geometry import ViewGeometry
-from liif_desktop.render.region import RegionRenderer
-from liif_desktop.weights import all_models, load_model
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
 DOCUMENTS = REPO.parent / "shared" / "data" / "documents"
 SCAN_SIZE = (1500, 2000)  # (H, W)
 VIEWPORT = (1280, 800)
 ZOOM = 4.0
 TILE = 256
-CANCEL_DELAYS = (0.2, 1.0, 2.0)
-CANCEL_PANS = ((-3000, -2000), (3000, 2000), (3000, -2000))
 
 
-def document_scan() -> tuple[np.ndarray, str]:
+def document_scan() -> tuple[Any, str]:
     """A 2000×1500 RGB scan: a document page fitted onto white paper (or a synthetic page)."""
+    import numpy as np
+    from PIL import Image
+
     h, w = SCAN_SIZE
     pages = sorted(DOCUMENTS.glob("*.png"))
     canvas = Image.new("RGB", (w, h), "white")
@@ -63,165 +65,213 @@ def document_scan() -> tuple[np.ndarray, str]:
     return np.asarray(canvas, dtype=np.float32) / 255.0, source
 
 
-class TileStarts:
-    """on_tile_start sink: when each request started (for the cancel latency)."""
+class Timeline:
+    """on_update sink: when each tile of the watched generation reached each stage."""
 
     def __init__(self) -> None:
-        self.times: list[tuple[TileRequest, float]] = []
-        self.started = threading.Event()
+        self.lock = threading.Condition()
+        self.t0 = 0.0
+        self.generation = -1
+        self.keys: set[Any] = set()
+        self.first_update: float | None = None
+        self.coarse: dict[Any, float] = {}
+        self.exact: dict[Any, float] = {}
+        self.computed_px = 0
 
-    def __call__(self, request: TileRequest) -> None:
-        self.times.append((request, time.perf_counter()))
-        self.started.set()
+    def watch(self, generation: int, keys: list[Any], t0: float) -> None:
+        with self.lock:
+            self.generation, self.keys, self.t0 = generation, set(keys), t0
+            self.first_update = None
+            self.coarse, self.exact = {}, {}
 
+    def __call__(self, updates: list[Any]) -> None:
+        from liif_desktop.render.viewport import MAIN, Stage
 
-class Timeline:
-    """on_result sink: time of each delivered tile; wakes the waiter when a view is complete."""
+        now = time.perf_counter()
+        with self.lock:
+            for u in updates:
+                if u.generation != self.generation or u.layer != MAIN or u.key not in self.keys:
+                    continue
+                if self.first_update is None:
+                    self.first_update = now - self.t0
+                if u.stage >= Stage.COARSE:
+                    self.coarse.setdefault(u.key, now - self.t0)
+                if u.stage >= Stage.EXACT:
+                    self.exact.setdefault(u.key, now - self.t0)
+            self.lock.notify_all()
 
-    def __init__(self, engine_ref: Callable[[], ViewportEngine]) -> None:
-        self._engine = engine_ref
-        self.times: list[float] = []
-        self.done = threading.Event()
+    def wait_exact(self, timeout: float) -> bool:
+        with self.lock:
+            return self.lock.wait_for(lambda: len(self.exact) >= len(self.keys), timeout)
 
-    def __call__(self, result: TileResult) -> None:
-        self.times.append(time.perf_counter())
-        refined, visible = self._engine().progress()
-        if refined >= visible:
-            self.done.set()
-
-    def reset(self) -> None:
-        self.times.clear()
-        self.done.clear()
-
-
-def run_view(
-    engine: ViewportEngine, timeline: Timeline, geometry: ViewGeometry, timeout: float
-) -> dict[str, Any]:
-    """Show ``geometry`` and time the plan, the first LIIF tile and the whole viewport."""
-    timeline.reset()
-    t0 = time.perf_counter()
-    plan = engine.update_view(geometry)
-    t_plan = time.perf_counter() - t0
-    if plan.pending and not timeline.done.wait(timeout):
-        raise TimeoutError(f"viewport not finished in {timeout} s")
-    t_all = time.perf_counter() - t0
-    first = timeline.times[0] - t0 if timeline.times else 0.0
-    refined, visible = engine.progress()
-    return {
-        "tiles": visible,
-        "refined": refined,
-        "from_cache": len(plan.tiles) - plan.pending,
-        "plan_ms": round(1000 * t_plan, 1),
-        "first_tile_s": round(first, 3),
-        "viewport_s": round(t_all, 3),
-        "output_megapixels": round(
-            sum(t.request.key.shape[0] * t.request.key.shape[1] for t in plan.tiles) / 1e6, 3
-        ),
-    }
+    def wait_first_coarse(self, timeout: float) -> bool:
+        with self.lock:
+            return self.lock.wait_for(lambda: bool(self.coarse), timeout)
 
 
-def bench_model(model_id: str, model: LIIF, image: np.ndarray, timeout: float) -> dict[str, Any]:
-    engine: ViewportEngine
-    timeline = Timeline(lambda: engine)
-    starts = TileStarts()
-    engine = ViewportEngine(timeline, tile_size=TILE, on_tile_start=starts)
+def cold_view(model_id: str, precision: str, timeout: float) -> dict[str, Any]:
+    """The jump to ×4 on a fresh controller (nothing cached), then a zoom change while
+    rendering."""
+    from liif_desktop.render.geometry import ViewGeometry
+    from liif_desktop.render.viewport import ViewportController
+    from liif_desktop.weights import find_model, load_model
+
+    info = find_model(model_id)
+    assert info is not None, model_id
+    model = load_model(info)
+    image, source = document_scan()
+    timeline = Timeline()
+    controller = ViewportController(timeline, tile_size=TILE, precision=precision)
     try:
-        engine.set_image("scan", image)
-        engine.set_model(model_id, model)
+        controller.set_image("scan", image)
+        controller.set_model(model_id, model)
         h, w = image.shape[:2]
         fit = min(VIEWPORT[0] / w, VIEWPORT[1] / h)
         fitted = ViewGeometry((h, w), fit, (0.0, 0.0), VIEWPORT).clamp_origin()
-        t0 = time.perf_counter()
-        fit_plan = engine.update_view(fitted)
-        fit_ms = 1000 * (time.perf_counter() - t0)
+        controller.request_view(fitted)
+        controller.wait_idle(timeout)
+        t_cal = time.perf_counter()
+        if precision == "auto":  # measured on first use; keep it out of the view's time
+            from liif_desktop.render.precision import resolve_precision
+
+            resolve_precision("auto")
+        calibration_s = time.perf_counter() - t_cal
         centre = (VIEWPORT[0] / 2, VIEWPORT[1] / 2)
         zoomed = fitted.zoomed_about(ZOOM, *centre).clamp_origin()
-        cold = run_view(engine, timeline, zoomed, timeout)
-
-        # Cancel latency: start a ×4 view elsewhere (fresh latent codes), then zoom to ×3
-        # while its first tile has run for a while (encoding at first, decoding later).
-        cancel = []
-        for delay, (dx, dy) in zip(CANCEL_DELAYS, CANCEL_PANS, strict=True):
-            elsewhere = zoomed.panned(dx, dy).clamp_origin()
-            starts.started.clear()
-            engine.update_view(elsewhere)
-            starts.started.wait(timeout)
-            time.sleep(delay)  # how far the old tile has got: a measured setting, not a sync
-            starts_before = len(starts.times)
-            starts.started.clear()
-            t_change = time.perf_counter()
-            engine.update_view(elsewhere.zoomed_about(3.0, *centre).clamp_origin())
-            starts.started.wait(timeout)
-            latency = 1000 * (starts.times[starts_before][1] - t_change)
-            cancel.append({"old_tile_ran_s": delay, "first_new_tile_start_ms": round(latency, 1)})
-            engine.update_view(zoomed)  # all cached: stops the ×3 tile, queues nothing
-            engine.wait_idle(timeout)
-
-        # Pan back: tiles cleared, latent codes still cached.
-        engine.tile_cache.clear()
-        feature_mb = engine.feature_cache_used / 2**20
-        warm = run_view(engine, timeline, zoomed, timeout)
-        return {
-            "fit_view": {
-                "zoom": round(fit, 4),
-                "tiles": len(fit_plan.tiles),
-                "plan_ms": round(fit_ms, 1),
-            },
-            "jump_to_x4": cold,
-            "zoom_change_while_rendering": cancel,
-            "pan_back_feature_cache_hit": warm,
-            "feature_cache_used_mb": round(feature_mb, 1),
-            "speedup_first_tile": round(cold["first_tile_s"] / max(warm["first_tile_s"], 1e-6), 2),
-            "speedup_viewport": round(cold["viewport_s"] / max(warm["viewport_s"], 1e-6), 2),
+        keys = zoomed.visible_tiles(TILE)
+        t0 = time.perf_counter()
+        timeline.watch(controller.generation + 1, keys, t0)
+        request = controller.request_view(zoomed)
+        assert request.generation == timeline.generation
+        if not timeline.wait_exact(timeout):
+            raise TimeoutError(f"view not exact in {timeout} s")
+        view_exact = time.perf_counter() - t0
+        controller.wait_idle(timeout)
+        all_done = time.perf_counter() - t0
+        visible = zoomed.visible_rect()
+        assert visible is not None
+        tile_px = sum(k.shape[0] * k.shape[1] for k in keys)
+        full_tiles = [k for k in keys if k.shape == (TILE, TILE) and _inside(k, visible)]
+        first_full = min((timeline.exact[k] for k in full_tiles), default=None)
+        result = {
+            "model": model_id,
+            "precision": controller.precision,
+            "calibration_s": round(calibration_s, 3),
+            "tiles": len(keys),
+            "visible_megapixels": round(visible.shape[0] * visible.shape[1] / 1e6, 3),
+            "tile_megapixels": round(tile_px / 1e6, 3),
+            "placeholders_s": round(timeline.first_update or 0.0, 3),
+            "coarse_view_s": round(max(timeline.coarse.values()), 3),
+            "first_exact_tile_s": round(min(timeline.exact.values()), 3),
+            "first_exact_full_256_tile_s": None if first_full is None else round(first_full, 3),
+            "view_exact_s": round(view_exact, 3),
+            "all_done_s": round(all_done, 3),
         }
+        # A zoom change while rendering: placeholders and first LIIF pixels of the new view.
+        elsewhere = zoomed.panned(-3000, -2000).clamp_origin()
+        controller.request_view(elsewhere)
+        time.sleep(1.0)
+        new = elsewhere.zoomed_about(3.0, *centre).clamp_origin()
+        t1 = time.perf_counter()
+        timeline.watch(controller.generation + 1, new.visible_tiles(TILE), t1)
+        controller.request_view(new)
+        timeline.wait_first_coarse(timeout)
+        result["zoom_change_while_rendering"] = {
+            "placeholders_ms": round(1000 * (timeline.first_update or 0.0), 1),
+            "first_coarse_tile_ms": round(1000 * min(timeline.coarse.values()), 1),
+        }
+        return {"source": source, **result}
     finally:
-        engine.shutdown()
+        controller.shutdown()
 
 
-def feature_tile_encode_s(model: LIIF, image: np.ndarray, side: int) -> float:
-    """Seconds to encode one feature tile: the longest a stale tile can delay a new one."""
-    renderer = RegionRenderer(model, image, feature_tile=side)
-    ty, tx = image.shape[0] // 2 // side, image.shape[1] // 2 // side
-    t0 = time.perf_counter()
-    renderer.feature_tile_at(ty, tx)
-    return round(time.perf_counter() - t0, 3)
+def _inside(key: Any, rect: Any) -> bool:
+    return (
+        rect.rows[0] <= key.rows[0]
+        and key.rows[1] <= rect.rows[1]
+        and rect.cols[0] <= key.cols[0]
+        and key.cols[1] <= rect.cols[1]
+    )
+
+
+def _busy(stop_at: float) -> None:
+    while time.time() < stop_at:
+        pass
+
+
+def run_child(model_id: str, precision: str, wait_policy: str, timeout: float) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["OMP_WAIT_POLICY"] = wait_policy
+    cmd = [sys.executable, __file__, "--child", model_id, "--precision", precision]
+    cmd += ["--timeout", str(timeout)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=REPO)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def with_hog(fn: Any, seconds: float) -> Any:
+    """Run ``fn()`` with two busy processes beside it (ended when it returns)."""
+    ctx = multiprocessing.get_context("spawn")
+    stop_at = time.time() + seconds
+    hogs = [ctx.Process(target=_busy, args=(stop_at,), daemon=True) for _ in range(2)]
+    for p in hogs:
+        p.start()
+    try:
+        return fn()
+    finally:
+        for p in hogs:
+            p.terminate()
+            p.join()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/viewport.json")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per view")
-    parser.add_argument("--models", nargs="+", help="model ids (default: every available)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per view")
+    parser.add_argument("--models", nargs="+", default=["edsr-baseline-liif", "rdn-liif-ours"])
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--hog", action="store_true", help="also measure beside a CPU hog")
+    parser.add_argument(
+        "--active-too", action="store_true", help="also measure with OpenMP's active wait"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    image, source = document_scan()
-    earlier: dict[str, Any] = {}
-    if args.models and args.out.is_file():  # measuring some models: keep the others' figures
-        earlier = json.loads(args.out.read_text(encoding="utf-8")).get("models", {})
+    if args.child:
+        print(json.dumps(cold_view(args.child, args.precision, args.timeout)))
+        return 0
+
+    from benchmarks.common import machine_info
+
     results: dict[str, Any] = {
-        "scan": {"source": source, "size_hw": list(SCAN_SIZE)},
+        "about": (__doc__ or "").splitlines()[0],
+        "machine": machine_info(),
+        "scan_hw": list(SCAN_SIZE),
         "viewport_wh": list(VIEWPORT),
         "zoom": ZOOM,
         "tile": TILE,
         "device": "cpu",
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
-        "models": earlier,
+        "requested_precision": args.precision,
+        "models": {},
     }
-    for info in all_models():
-        if not info.available or (args.models and info.id not in args.models):
-            continue
-        print(f"{info.id} ...", flush=True)
-        model = load_model(info)
-        results["models"][info.id] = bench_model(info.id, model, image, args.timeout)
-        results["models"][info.id]["feature_tile_encode_s"] = {
-            str(side): feature_tile_encode_s(model, image, side) for side in (128, 64)
-        }
-        print(json.dumps(results["models"][info.id], indent=2), flush=True)
-    baseline = results["models"].get("edsr-baseline-liif", {}).get("jump_to_x4", {})
-    for figures in results["models"].values():
-        if baseline.get("viewport_s"):
-            view_s = figures["jump_to_x4"]["viewport_s"]
-            figures["time_relative_to_edsr_baseline"] = round(view_s / baseline["viewport_s"], 2)
+    policies = ["PASSIVE", "ACTIVE"] if args.active_too else ["PASSIVE"]
+    for model_id in args.models:
+        entry: dict[str, Any] = {}
+        for policy in policies:
+            print(f"{model_id}, OMP_WAIT_POLICY={policy} ...", flush=True)
+            quiet = run_child(model_id, args.precision, policy, args.timeout)
+            figures: dict[str, Any] = {"quiet": quiet}
+            if args.hog:
+                budget = 4 * quiet["all_done_s"] + 120
+                hog = with_hog(
+                    lambda m=model_id, p=policy: run_child(m, args.precision, p, args.timeout),
+                    budget,
+                )
+                figures["beside_2_process_cpu_hog"] = hog
+                figures["hog_over_quiet_view_exact"] = round(
+                    hog["view_exact_s"] / quiet["view_exact_s"], 2
+                )
+            entry[policy.lower()] = figures
+            print(json.dumps(figures, indent=1), flush=True)
+        results["models"][model_id] = entry
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -42,6 +42,12 @@ def make_tiny_model(encoder: str = "edsr-baseline", seed: int = 0) -> LIIF:
     return model.eval()
 
 
+@pytest.fixture(autouse=True)
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Calibrations and other cached facts go to a temporary folder, never the user's."""
+    monkeypatch.setenv("LIIF_DESKTOP_CACHE", str(tmp_path_factory.getbasetemp() / "user-cache"))
+
+
 @pytest.fixture
 def tiny_model() -> LIIF:
     return make_tiny_model()

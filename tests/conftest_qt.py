@@ -48,7 +48,9 @@ def tiny_loader(info: ModelInfo, device: torch.device) -> LIIF:
 def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppSettings:
     """Settings in an INI file under tmp; user checkpoints under tmp too."""
     monkeypatch.setenv("LIIF_DESKTOP_DATA", str(tmp_path / "data"))
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.store.setValue("model/precision", "fp32")  # tests compare exact pixels
+    return settings
 
 
 @pytest.fixture

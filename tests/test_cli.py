@@ -31,7 +31,10 @@ def test_single_file_equals_upscale_array(tmp_path: Path, checkpoint: Path) -> N
     Image.fromarray(pixels).save(tmp_path / "in.png")
     out = tmp_path / "out.png"
     code = cli.main(
-        [str(tmp_path / "in.png"), "-s", "2.5", "-o", str(out), "--model", str(checkpoint)]
+        [
+            *(str(tmp_path / "in.png"), "-s", "2.5", "-o", str(out), "--model", str(checkpoint)),
+            *("--precision", "fp32"),  # pinned: the comparison is exact
+        ]
     )
     assert code == 0
     rgb = pixels.astype(np.float32) / 255
@@ -196,3 +199,35 @@ def test_single_input_into_a_folder_and_missing_inputs(
     assert [p.name for p in Path("out").iterdir()] == ["in_x2.tif"]
     assert cli.main(["in.tif", "gone.png", "-s", "2", "-o", "out", *model]) == 1
     assert sorted(p.name for p in Path("out").iterdir()) == ["in_x2-1.tif", "in_x2.tif"]
+
+
+def test_precision_auto_is_resolved_by_the_cached_calibration(
+    tmp_path: Path, checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liif_desktop.render import precision as precision_module
+
+    seen: list[str] = []
+    real = precision_module.resolve_precision
+
+    def spy(requested: str, device: object = "cpu", **kw: object) -> str:
+        chosen = real(requested, device, **kw)  # type: ignore[arg-type]
+        seen.append(chosen)
+        return chosen
+
+    monkeypatch.setattr(precision_module, "resolve_precision", spy)
+    Image.fromarray((random_image(8, 8, seed=1) * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    assert (
+        cli.main(
+            [
+                str(tmp_path / "a.png"),
+                "-s",
+                "2",
+                "-o",
+                str(tmp_path / "b.png"),
+                "--model",
+                str(checkpoint),
+            ]
+        )
+        == 0
+    )
+    assert seen and seen[0] in ("fp32", "bf16")

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from liif_desktop.model.checkpoint import load_checkpoint
-from liif_desktop.render.engine import TileRequest, TileResult
 from liif_desktop.render.full import upscale_array
+from liif_desktop.render.preview import SourcePreview
 from liif_desktop.render.region import RegionRenderer
+from liif_desktop.render.viewport import MAIN, Stage, TileUpdate
 from liif_desktop.ui.canvas import ZOOM_STEPS, CompareMode, FitMode
 from liif_desktop.ui.main_window import MainWindow
 from liif_desktop.ui.zoom_box import format_zoom, parse_zoom
@@ -52,15 +53,16 @@ def _crop_visible(whole: np.ndarray, window: MainWindow) -> np.ndarray:
 
 
 def _bicubic_visible(window: MainWindow) -> np.ndarray:
-    """The visible region assembled from the engine's bicubic tiles."""
+    """The visible region assembled from bicubic tiles of the same rectangles."""
     canvas = window.canvas
     view = canvas.view
-    assert view is not None
+    assert view is not None and window.image is not None
     rect = view.visible_rect()
     assert rect is not None
+    preview = SourcePreview(window.image.rgb)
     whole = np.zeros((*view.out_size, 3), np.uint8)
     for key in view.visible_tiles(canvas.tile_size):
-        tile = canvas.engine.preview_tile(view.out_size, key)
+        tile = preview.bicubic(view.out_size, key)
         whole[key.rows[0] : key.rows[1], key.cols[0] : key.cols[1]] = tile
     return whole[rect.rows[0] : rect.rows[1], rect.cols[0] : rect.cols[1]]
 
@@ -366,23 +368,26 @@ def test_pinch_gesture_zooms_about_the_fingers(
     assert np.hypot(after[0] - before[0], after[1] - before[1]) * canvas.zoom < 1.5
 
 
-def test_old_tiles_are_drawn_rescaled_until_the_new_plan_lands(
+def test_old_tiles_are_drawn_rescaled_until_the_new_zoom_covers_the_view(
     qtbot: QtBot,
     window: MainWindow,
     image_file: Path,
 ) -> None:
     _open_refined(qtbot, window, image_file, 4.0)
     canvas = window.canvas
+    view = canvas.view
+    assert view is not None
     key = next(iter(canvas._tiles))
-    width = canvas._tile_rect(key).width()
-    canvas.set_zoom(8.0)  # the plan comes through a queued signal: not delivered yet
+    width = canvas._tile_rect(key, view.out_size).width()
+    canvas.set_zoom(8.0)  # the new tiles come through a queued signal: not delivered yet
     assert not canvas.is_refined()
-    assert canvas._tile_rect(key).width() == pytest.approx(2 * width)
+    assert key in canvas._backdrop and canvas._backdrop_out_size == view.out_size
+    assert canvas._tile_rect(key, view.out_size).width() == pytest.approx(2 * width)
     qtbot.waitUntil(canvas.is_refined, timeout=60_000)
-    assert canvas._tiles_geometry == canvas.view
+    assert not canvas._backdrop
 
 
-def test_stale_results_are_dropped_and_early_ones_kept(
+def test_stale_updates_are_dropped(
     qtbot: QtBot,
     window: MainWindow,
     image_file: Path,
@@ -395,16 +400,29 @@ def test_stale_results_are_dropped_and_early_ones_kept(
     before = canvas._tiles[key]
     generation = canvas._generation
 
-    def result(gen: int) -> TileResult:
-        request = TileRequest("img", "tiny-a", view.out_size, key, gen)
-        return TileResult(request, np.zeros((*key.shape, 3), np.uint8), True)
+    def update(gen: int, out_size: tuple[int, int] = view.out_size) -> TileUpdate:
+        rgb = np.zeros((*key.shape, 3), np.uint8)
+        return TileUpdate(gen, MAIN, out_size, key, rgb, Stage.EXACT, True)
 
-    canvas._on_engine_tile(result(generation - 1))
+    canvas._on_updates([update(generation - 1)])  # an older view's
     assert canvas._tiles[key] is before
-    canvas._on_engine_tile(result(generation + 1))  # its plan is not here yet: kept aside
-    assert canvas._tiles[key] is before and canvas._early[False][generation + 1]
-    canvas._on_engine_tile(result(generation))
+    canvas._on_updates([update(generation, (view.out_size[0] + 1, view.out_size[1]))])
+    assert canvas._tiles[key] is before  # another zoom's
+    canvas._on_updates([update(generation)])
     assert canvas._tiles[key].rgb.max() == 0
+
+
+def test_coarse_pass_shows_before_the_exact_view(
+    qtbot: QtBot, window: MainWindow, image_file: Path
+) -> None:
+    assert window.open_path(image_file)
+    stages: list[object] = []
+    window.canvas.stageChanged.connect(stages.append)
+    with qtbot.waitSignal(window.canvas.viewRefined, timeout=60_000):
+        window.canvas.set_zoom(6.0)
+    shown = [s for s in stages if s is not None]
+    assert shown[-1] == Stage.EXACT
+    assert shown == sorted(shown)  # never back to a lower stage within one view
 
 
 @pytest.mark.slow

@@ -142,13 +142,16 @@ def test_settings_dialog_round_trip(qtbot: QtBot, window: MainWindow) -> None:
     dialog.tile_mb.setValue(64)
     dialog.wheel.setCurrentText(WHEEL_SCROLLS)
     dialog.device.setCurrentText("cpu")
+    assert dialog.precision.currentText() == "fp32"  # as the test settings pin it
+    dialog.precision.setCurrentText("bf16")
     dialog.accept()
-    engine = window.canvas.engine
-    assert engine.feature_cache_budget == 128 << 20
-    assert engine.tile_cache_budget == 64 << 20
+    controller = window.canvas.controller
+    assert controller.feature_cache_budget == 128 << 20
+    assert controller.tile_cache_budget == 64 << 20
+    assert controller.precision == "bf16"
     assert window.canvas.wheel_zooms is False
     stored = window.settings.viewer()
-    assert stored == ViewerSettings(128, 64, False, "cpu")
+    assert stored == ViewerSettings(128, 64, False, "cpu", "bf16")
     window.settings.store.sync()
     assert window.settings.viewer() == stored
 

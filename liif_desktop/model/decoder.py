@@ -20,7 +20,7 @@ from liif_desktop.model.coords import nearest_index, pixel_centres
 from liif_desktop.model.liif import _EPS_SHIFT, LIIF
 from liif_desktop.model.stop import Cancelled
 
-__all__ = ["AxisQueries", "Cancelled", "FoldedDecoder", "axis_queries"]
+__all__ = ["AxisQueries", "Cancelled", "FoldedDecoder", "axis_queries", "axis_queries_at"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,23 @@ def axis_queries(out_size: int, lr_size: int, start: int, stop: int, ensemble: b
 
     The arithmetic matches :meth:`LIIF.query` so both paths pick the same codes.
     """
-    centre = pixel_centres(out_size, start, stop)
+    return _queries(pixel_centres(out_size, start, stop), lr_size, ensemble)
+
+
+def axis_queries_at(
+    out_size: int, lr_size: int, index: torch.Tensor, ensemble: bool
+) -> AxisQueries:
+    """Queries of the output pixels ``index`` (any 1-D integer tensor) of an ``out_size`` axis.
+
+    Pixel ``i`` gets exactly the centre :func:`pixel_centres` gives it, so a strided or
+    scattered subset of an axis decodes to the same values as the whole axis.
+    """
+    radius = 1.0 / out_size
+    centre = -1.0 + radius + (2 * radius) * index.float()
+    return _queries(centre, lr_size, ensemble)
+
+
+def _queries(centre: torch.Tensor, lr_size: int, ensemble: bool) -> AxisQueries:
     lr_centres = pixel_centres(lr_size)
     shifts = (-1, 1) if ensemble else (0,)
     eps = _EPS_SHIFT if ensemble else 0.0
@@ -88,7 +104,13 @@ class FoldedDecoder:
         self.fold_bias = first.bias.detach()
         self.fold_padding = k // 2
         self.coord_weight = weight[:, feat_dim:].to(dtype)  # (hidden, 2 or 4)
-        self.hidden = [(m.weight.detach().to(dtype), m.bias.detach().to(dtype)) for m in layers[1:]]
+        self.hidden = [
+            (m.weight.detach().to(dtype), m.bias.detach().to(dtype)) for m in layers[1:-1]
+        ]
+        # The 256→3 output layer stays float32: in bf16 it is slower (too narrow for the
+        # bf16 kernels) and it is where rounding would reach the pixels directly.
+        out = layers[-1]
+        self.output = (out.weight.detach().float(), out.bias.detach().float())
         self.dtype = dtype
         self.hidden_dim = int(weight.shape[0])
 
@@ -156,11 +178,34 @@ class FoldedDecoder:
         torch.Tensor
             (rows, cols, 3) raw predictions (float32); RGB is ``raw * 0.5 + 0.5``.
         """
+        qy = axis_queries(out_size[0], lr_size[0], rows[0], rows[1], self.ensemble)
+        qx = axis_queries(out_size[1], lr_size[1], cols[0], cols[1], self.ensemble)
+        return self.decode_axes(proj, origin, lr_size, out_size, qy, qx, max_queries, should_stop)
+
+    def decode_axes(
+        self,
+        proj: torch.Tensor,
+        origin: tuple[int, int],
+        lr_size: tuple[int, int],
+        out_size: tuple[int, int],
+        qy: AxisQueries,
+        qx: AxisQueries,
+        max_queries: int = 8192,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> torch.Tensor:
+        """Decode the separable grid of output rows ``qy`` × output columns ``qx``.
+
+        The rows and columns may be any subsets of the output axes (see
+        :func:`axis_queries_at`); the other parameters are those of :meth:`decode_grid`.
+
+        Returns
+        -------
+        torch.Tensor
+            (len(rows), len(cols), 3) raw predictions (float32).
+        """
         lr_h, lr_w = lr_size
         out_h, out_w = out_size
-        qy = axis_queries(out_h, lr_h, rows[0], rows[1], self.ensemble)
-        qx = axis_queries(out_w, lr_w, cols[0], cols[1], self.ensemble)
-        n_rows, n_cols = rows[1] - rows[0], cols[1] - cols[0]
+        n_rows, n_cols = int(qy.index.shape[1]), int(qx.index.shape[1])
         out = torch.empty(n_rows, n_cols, 3, dtype=torch.float32, device=proj.device)
         rows_per_chunk = max(1, max_queries // max(n_cols, 1))
         cw = self.coord_weight.to(proj.device)
@@ -200,9 +245,7 @@ class FoldedDecoder:
 
     def _mlp_tail(self, h: torch.Tensor) -> torch.Tensor:
         torch.relu_(h)
-        last = len(self.hidden) - 1
-        for i, (w, b) in enumerate(self.hidden):
-            h = F.linear(h, w, b)
-            if i < last:
-                torch.relu_(h)
-        return h.float()
+        for w, b in self.hidden:
+            h = torch.relu_(F.linear(h, w, b))
+        w, b = self.output
+        return F.linear(h.float(), w, b)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Literal
 
 import numpy as np
 import torch
 
-from liif_desktop.model.decoder import FoldedDecoder, axis_queries
+from liif_desktop.model.decoder import AxisQueries, FoldedDecoder, axis_queries, axis_queries_at
 from liif_desktop.model.liif import LIIF
 from liif_desktop.model.tiling import default_halo, encode_window
 from liif_desktop.render.cache import ByteLRU
@@ -36,8 +36,10 @@ class RegionRenderer:
     image
         (H, W, 3) float32 RGB in [0, 1].
     precision
-        ``'fp32'`` (exact) or ``'bf16'`` / ``'fp16'`` (faster where supported; a small
-        quality cost reported by the benchmarks).
+        ``'fp32'`` (exact) or ``'bf16'`` / ``'fp16'``: the encoder and the MLP's hidden layers
+        run with weights and activations in that type (explicit casts once, not autocast),
+        faster on CPUs with native bf16 and on GPUs; the output layer stays float32.
+        :func:`liif_desktop.render.precision.resolve_precision` picks one by measuring.
     halo
         Input pixels of context around each feature tile; default: measured per encoder.
     feature_tile
@@ -75,12 +77,13 @@ class RegionRenderer:
         self.feature_tile = int(feature_tile)
         self.max_queries = int(max_queries)
         self.features: ByteLRU[torch.Tensor] = ByteLRU(feature_cache_bytes, tensor_nbytes)
+        self._encoder_model = model
+        self._encoder_image = self.image
+        if self.dtype != torch.float32:
+            self._encoder_model = copy.deepcopy(model).to(self.dtype)
+            self._encoder_image = self.image.to(self.dtype)
 
     # -- latent codes ------------------------------------------------------------------
-    def _autocast(self) -> torch.autocast | nullcontext[None]:
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
 
     def feature_tile_at(
         self, ty: int, tx: int, should_stop: Callable[[], bool] | None = None
@@ -96,9 +99,9 @@ class RegionRenderer:
             h, w = self.lr_size
             rows = (ty * t, min(h, (ty + 1) * t))
             cols = (tx * t, min(w, (tx + 1) * t))
-            with torch.inference_mode(), self._autocast():
+            with torch.inference_mode():
                 feat = encode_window(
-                    self.model, self.image, rows, cols, self.halo, should_stop
+                    self._encoder_model, self._encoder_image, rows, cols, self.halo, should_stop
                 ).float()
             self.features.put(key, feat)
         return feat
@@ -126,11 +129,16 @@ class RegionRenderer:
         self, out_size: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int]
     ) -> tuple[tuple[int, int], tuple[int, int]]:
         """The input window whose codes a rectangle of an output grid needs (with margin)."""
+        ens = self.decoder.ensemble
+        qy = axis_queries(out_size[0], self.lr_size[0], rows[0], rows[1], ens)
+        qx = axis_queries(out_size[1], self.lr_size[1], cols[0], cols[1], ens)
+        return self._window(qy, qx)
+
+    def _window(self, qy: AxisQueries, qx: AxisQueries) -> tuple[tuple[int, int], tuple[int, int]]:
         h, w = self.lr_size
         m = self.decoder.margin
-        ens = self.decoder.ensemble
-        y0, y1 = axis_queries(out_size[0], h, rows[0], rows[1], ens).span
-        x0, x1 = axis_queries(out_size[1], w, cols[0], cols[1], ens).span
+        y0, y1 = qy.span
+        x0, x1 = qx.span
         return (max(0, y0 - m), min(h, y1 + m)), (max(0, x0 - m), min(w, x1 + m))
 
     # -- output ------------------------------------------------------------------------
@@ -155,17 +163,59 @@ class RegionRenderer:
         """
         if not (0 <= rows[0] < rows[1] <= out_size[0] and 0 <= cols[0] < cols[1] <= out_size[1]):
             raise ValueError(f"rectangle {rows}×{cols} is outside the {out_size} output grid")
-        win_rows, win_cols = self.lr_window(out_size, rows, cols)
+        ens = self.decoder.ensemble
+        qy = axis_queries(out_size[0], self.lr_size[0], rows[0], rows[1], ens)
+        qx = axis_queries(out_size[1], self.lr_size[1], cols[0], cols[1], ens)
+        return self._decode(out_size, qy, qx, should_stop)
+
+    def render_points(
+        self,
+        out_size: tuple[int, int],
+        row_index: np.ndarray,
+        col_index: np.ndarray,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """RGB of the output pixels at rows ``row_index`` × columns ``col_index``.
+
+        The indices may be any (e.g. strided) subsets of the output grid's axes; each pixel
+        equals the same pixel of :meth:`render` on a rectangle holding it.
+
+        Returns
+        -------
+        numpy.ndarray
+            (len(row_index), len(col_index), 3) float32 in [0, 1].
+        """
+        rows = torch.as_tensor(np.asarray(row_index, dtype=np.int64))
+        cols = torch.as_tensor(np.asarray(col_index, dtype=np.int64))
+        if rows.numel() == 0 or cols.numel() == 0:
+            return np.zeros((rows.numel(), cols.numel(), 3), np.float32)
+        if int(rows.min()) < 0 or int(rows.max()) >= out_size[0]:
+            raise ValueError(f"rows outside the {out_size} output grid")
+        if int(cols.min()) < 0 or int(cols.max()) >= out_size[1]:
+            raise ValueError(f"columns outside the {out_size} output grid")
+        ens = self.decoder.ensemble
+        qy = axis_queries_at(out_size[0], self.lr_size[0], rows, ens)
+        qx = axis_queries_at(out_size[1], self.lr_size[1], cols, ens)
+        return self._decode(out_size, qy, qx, should_stop)
+
+    def _decode(
+        self,
+        out_size: tuple[int, int],
+        qy: AxisQueries,
+        qx: AxisQueries,
+        should_stop: Callable[[], bool] | None,
+    ) -> np.ndarray:
+        win_rows, win_cols = self._window(qy, qx)
         with torch.inference_mode():
             feat = self.features_for(win_rows, win_cols, should_stop)
             proj = self.decoder.project(feat)
-            raw = self.decoder.decode_grid(
+            raw = self.decoder.decode_axes(
                 proj,
                 (win_rows[0], win_cols[0]),
                 self.lr_size,
                 out_size,
-                rows,
-                cols,
+                qy,
+                qx,
                 max_queries=self.max_queries,
                 should_stop=should_stop,
             )

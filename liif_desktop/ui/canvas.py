@@ -1,17 +1,18 @@
 """The image canvas: continuous zoom and pan over LIIF tiles rendered in the background.
 
 One output pixel is one device pixel. Each pan, zoom or resize sets the view at once (zoom
-label, scrollbars) and hands it to the :class:`ViewPlanner`, which asks the engine for the
-view's tiles off the GUI thread; meanwhile the canvas draws the tiles it has, rescaled to the
-new view. When the plan lands its tiles (cached LIIF tiles, bicubic placeholders) replace
-them, and each LIIF tile the worker finishes is swapped in as it arrives.
+label, scrollbars) and hands it to the :class:`ViewportController`, which renders it on its
+worker thread (placeholders, a coarse LIIF pass, then exact tiles, visible pixels first) and
+sends every change back through one queued signal. The canvas only paints: it keeps the
+tiles of the newest view's zoom, drops updates of older generations, and draws the tiles of
+the previous zoom rescaled underneath until the new zoom's tiles cover the view.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
@@ -31,9 +32,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QGestureEvent, QPinchGesture, QWidget
 
 from liif_desktop.model.liif import LIIF
-from liif_desktop.render.engine import TileResult, ViewportEngine
 from liif_desktop.render.geometry import TileKey, ViewGeometry
-from liif_desktop.ui.view_planner import PlannedView, PlanRequest, Tile, ViewPlanner, tile_image
+from liif_desktop.render.viewport import MAIN, Stage, TileUpdate, ViewportController
+from liif_desktop.ui.image_loading import array_to_qimage
 
 MIN_ZOOM = 0.02
 MAX_ZOOM = 64.0
@@ -43,6 +44,23 @@ ZOOM_STEPS = (
 )  # fmt: skip
 WHEEL_NOTCHES_PER_DOUBLING = 4.0
 SPLIT_GRAB_PX = 6
+
+
+@dataclass
+class Tile:
+    """A tile ready to paint: the controller's pixels and the QImage made from them."""
+
+    rgb: np.ndarray
+    image: QImage
+    stage: Stage
+    final: bool
+
+
+def tile_image(rgb: np.ndarray, device_pixel_ratio: float) -> QImage:
+    """A uint8 tile as a QImage drawn one pixel per device pixel."""
+    image = array_to_qimage(rgb)
+    image.setDevicePixelRatio(device_pixel_ratio)
+    return image
 
 
 class CompareMode(enum.Enum):
@@ -70,6 +88,8 @@ class ImageCanvas(QAbstractScrollArea):
         ``(x, y)`` in source pixels under the mouse, or None outside the image.
     progressChanged(int, int)
         (refined, visible) tiles of the current view.
+    stageChanged(object)
+        The lowest :class:`Stage` over the view's visible tiles (placeholder, coarse, exact).
     viewRefined()
         Every visible tile is now a LIIF tile.
     selectionChanged(object)
@@ -79,11 +99,10 @@ class ImageCanvas(QAbstractScrollArea):
     zoomChanged = Signal(float)
     cursorMoved = Signal(object)
     progressChanged = Signal(int, int)
+    stageChanged = Signal(object)
     viewRefined = Signal()
     selectionChanged = Signal(object)
-    _tileArrived = Signal(object)
-    _referenceTileArrived = Signal(object)
-    _planReady = Signal(object)
+    _updatesArrived = Signal(object)
 
     def __init__(
         self,
@@ -92,37 +111,32 @@ class ImageCanvas(QAbstractScrollArea):
         tile_size: int = 256,
         feature_cache_bytes: int = 512 << 20,
         tile_cache_bytes: int = 256 << 20,
+        precision: str = "fp32",
     ) -> None:
         super().__init__(parent)
         self.tile_size = tile_size
-        self.engine = ViewportEngine(
-            self._tileArrived.emit,
+        self.controller = ViewportController(
+            self._updatesArrived.emit,
             tile_size=tile_size,
             feature_cache_bytes=feature_cache_bytes,
             tile_cache_bytes=tile_cache_bytes,
+            precision=precision,
         )
-        self._tileArrived.connect(self._on_engine_tile, Qt.ConnectionType.QueuedConnection)
-        self._referenceTileArrived.connect(
-            self._on_reference_tile, Qt.ConnectionType.QueuedConnection
-        )
-        self._planReady.connect(self._on_planner_plan, Qt.ConnectionType.QueuedConnection)
-        self.planner = ViewPlanner(self.engine, self._planReady.emit)
-        self._reference_engine: ViewportEngine | None = None
+        self._updatesArrived.connect(self._on_updates, Qt.ConnectionType.QueuedConnection)
         self._reference_model_id: str | None = None
         self._image_id: str | None = None
         self._image: np.ndarray | None = None
         self._geometry: ViewGeometry | None = None
-        # The tiles drawn now, of the view last planned (the current view may be newer: the
-        # tiles are then drawn rescaled to it until its plan arrives).
+        # Tiles of the newest view's output grid, by layer; the previous grid's main tiles
+        # are drawn rescaled underneath (the backdrop) until the new ones cover the view.
         self._tiles: dict[TileKey, Tile] = {}
         self._reference_tiles: dict[TileKey, Tile] = {}
-        self._tiles_geometry: ViewGeometry | None = None
+        self._tiles_out_size: tuple[int, int] | None = None
+        self._backdrop: dict[TileKey, Tile] = {}
+        self._backdrop_out_size: tuple[int, int] | None = None
+        self._visible_keys: list[TileKey] = []
         self._generation = -1
-        self._reference_generation = -1
-        self._early: dict[bool, dict[int, list[TileResult]]] = {False: {}, True: {}}
-        self._seq = 0
-        self._applied_seq = 0
-        self._epoch = 0
+        self._stage: Stage | None = None
         self._has_model = False  # without one the bicubic placeholders are final
         self._refined_announced = False
         self._fit = FitMode.WINDOW
@@ -149,11 +163,8 @@ class ImageCanvas(QAbstractScrollArea):
     def set_image(self, image_id: str, image: np.ndarray) -> None:
         """Show a new (H, W, 3) float32 image, fitted to the window."""
         self._image_id, self._image = image_id, image
-        self.engine.set_image(image_id, image)
-        if self._reference_engine is not None:
-            self._reference_engine.set_image(image_id, image)
-        self._epoch += 1
-        self._tiles, self._reference_tiles, self._tiles_geometry = {}, {}, None
+        self.controller.set_image(image_id, image)
+        self._drop_tiles()
         self._selection = None
         self.selectionChanged.emit(None)
         h, w = image.shape[:2]
@@ -162,34 +173,22 @@ class ImageCanvas(QAbstractScrollArea):
 
     def set_model(self, model_id: str, model: LIIF | None) -> None:
         """Refine with another model (None: bicubic only)."""
-        self.engine.set_model(model_id, model)
+        self.controller.set_model(model_id, model)
         self._has_model = model is not None
-        self._epoch += 1
+        self._drop_tiles(keep_backdrop=True)
         self._refresh()
 
     def set_reference_model(self, model_id: str | None, model: LIIF | None) -> None:
         """Compare against a second model, or against bicubic when ``model`` is None."""
-        if model is None:
-            old = self._reference_engine
-            self._reference_engine = None
-            self._reference_model_id = None
-            self.planner.set_reference_engine(None)
-            if old is not None:
-                old.shutdown()
-        else:
-            if self._reference_engine is None:
-                self._reference_engine = ViewportEngine(
-                    self._referenceTileArrived.emit,
-                    tile_size=self.tile_size,
-                    feature_cache_bytes=self.engine.feature_cache_budget // 2,
-                    tile_cache_bytes=self.engine.tile_cache_budget // 2,
-                )
-                if self._image_id is not None and self._image is not None:
-                    self._reference_engine.set_image(self._image_id, self._image)
-            self._reference_engine.set_model(model_id or "", model)
-            self._reference_model_id = model_id
-            self.planner.set_reference_engine(self._reference_engine)
-        self._reference_tiles = {}
+        self.controller.set_reference_model(model_id if model is not None else None, model)
+        self._reference_model_id = model_id if model is not None else None
+        self._drop_tiles(keep_backdrop=True)
+        self._refresh()
+
+    def set_precision(self, precision: str) -> None:
+        """Run the model at ``'auto'``, ``'fp32'``, ``'bf16'`` or ``'fp16'``."""
+        self.controller.set_precision(precision)
+        self._drop_tiles(keep_backdrop=True)
         self._refresh()
 
     @property
@@ -198,11 +197,15 @@ class ImageCanvas(QAbstractScrollArea):
         return self._reference_model_id
 
     def shutdown(self) -> None:
-        """Stop the planner and the render workers (call before the app quits)."""
-        self.planner.shutdown()
-        self.engine.shutdown()
-        if self._reference_engine is not None:
-            self._reference_engine.shutdown()
+        """Stop the render worker (call before the app quits)."""
+        self.controller.shutdown()
+
+    def _drop_tiles(self, keep_backdrop: bool = False) -> None:
+        if keep_backdrop and self._tiles:
+            self._backdrop, self._backdrop_out_size = self._tiles, self._tiles_out_size
+        elif not keep_backdrop:
+            self._backdrop, self._backdrop_out_size = {}, None
+        self._tiles, self._reference_tiles, self._tiles_out_size = {}, {}, None
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -275,20 +278,25 @@ class ImageCanvas(QAbstractScrollArea):
 
     def progress(self) -> tuple[int, int]:
         """(final, visible) tiles of the current view."""
-        total = len(self._tiles)
-        if not self._has_model:
-            return total, total
-        return sum(t.refined for t in self._tiles.values()), total
+        tiles = self._tiles
+        done = sum(1 for k in self._visible_keys if (t := tiles.get(k)) is not None and t.final)
+        return done, len(self._visible_keys)
+
+    @property
+    def stage(self) -> Stage | None:
+        """The lowest stage over the visible tiles (None until every tile has pixels)."""
+        return self._stage
 
     def is_refined(self) -> bool:
-        """True when the current view is complete: planned, and every visible tile final
-        (the reference's too while comparing)."""
+        """True when the current view is complete: every visible tile final (the
+        reference's too while comparing)."""
         done, total = self.progress()
-        if self._geometry is None or self._applied_seq != self._seq or done != total:
+        if self._geometry is None or total == 0 or done != total:
             return False
-        return self._compare == CompareMode.OFF or all(
-            t.refined for t in self._reference_tiles.values()
-        )
+        if self._compare == CompareMode.OFF:
+            return True
+        ref = self._reference_tiles
+        return all((t := ref.get(k)) is not None and t.final for k in self._visible_keys)
 
     # -- zoom and pan ------------------------------------------------------------------
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
@@ -412,18 +420,21 @@ class ImageCanvas(QAbstractScrollArea):
             self._apply(self._geometry)
 
     def _apply(self, geom: ViewGeometry) -> None:
-        """Make ``geom`` (clamped, on whole device pixels) the view and have it planned."""
+        """Make ``geom`` (clamped, on whole device pixels) the view and have it rendered."""
         geom = replace(geom, viewport=self._viewport_device_size(), device_pixel_ratio=self._dpr())
         geom = geom.clamp_origin()
         geom = geom.with_origin(round(geom.origin[0]), round(geom.origin[1]))
         old = self._geometry
         self._geometry = geom
-        self._seq += 1
-        if self._compare == CompareMode.OFF:
-            reference = "none"
-        else:
-            reference = "bicubic" if self._reference_engine is None else "engine"
-        self.planner.request(PlanRequest(self._seq, self._epoch, geom, reference))
+        if self._tiles_out_size is not None and self._tiles_out_size != geom.out_size:
+            self._drop_tiles(keep_backdrop=True)
+        self._visible_keys = geom.visible_tiles(self.tile_size)
+        visible = set(self._visible_keys)
+        for tiles in (self._tiles, self._reference_tiles):
+            for key in [k for k in tiles if k not in visible]:
+                del tiles[key]
+        request = self.controller.request_view(geom, reference=self._compare != CompareMode.OFF)
+        self._generation = request.generation
         self._sync_scrollbars()
         self.viewport().update()
         if old is None or old.zoom != geom.zoom:
@@ -434,73 +445,52 @@ class ImageCanvas(QAbstractScrollArea):
     def _announce_progress(self) -> None:
         done, total = self.progress()
         self.progressChanged.emit(done, total)
+        stages = [t.stage for k in self._visible_keys if (t := self._tiles.get(k)) is not None]
+        stage = min(stages) if len(stages) == total and total else None
+        if stage is not None and not self._has_model:
+            stage = Stage.EXACT  # bicubic is all there is
+        if stage != self._stage:
+            self._stage = stage
+            self.stageChanged.emit(stage)
         if self.is_refined() and not self._refined_announced:
             self._refined_announced = True
             self.viewRefined.emit()
 
-    # -- results from the planner and the workers (GUI thread, queued) -----------------
-    def _on_planner_plan(self, planned: PlannedView) -> None:
-        request = planned.request
-        if request.epoch != self._epoch or request.seq <= self._applied_seq:
+    # -- updates from the controller (GUI thread, queued) ------------------------------
+    def _on_updates(self, updates: list[TileUpdate]) -> None:
+        geom = self._geometry
+        if geom is None:
             return
-        self._applied_seq = request.seq
-        self._tiles, self._tiles_geometry = planned.tiles, request.geometry
-        self._generation = planned.generation
-        self._reference_tiles = planned.reference
-        self._reference_generation = planned.reference_generation
-        self.viewport().update()
-        for is_reference, generation in (
-            (False, self._generation),
-            (True, planned.reference_generation),
-        ):
-            early = self._early[is_reference]
-            results = early.pop(generation, [])
-            for stale in [g for g in early if g < generation]:
-                del early[stale]
-            for result in results:
-                self._take_result(result, is_reference)
+        dpr = geom.device_pixel_ratio
+        changed = False
+        for u in updates:
+            if u.generation < self._generation or u.out_size != geom.out_size:
+                continue  # stale: a newer view was asked for since
+            tiles = self._tiles if u.layer == MAIN else self._reference_tiles
+            tiles[u.key] = Tile(u.rgb, tile_image(u.rgb, dpr), u.stage, u.final)
+            self._tiles_out_size = u.out_size
+            self.viewport().update(self._tile_rect(u.key, u.out_size).toAlignedRect())
+            changed = True
+        if not changed:
+            return
+        if self._backdrop and all(k in self._tiles for k in self._visible_keys):
+            self._backdrop, self._backdrop_out_size = {}, None
+            self.viewport().update()
         self._announce_progress()
 
-    def _on_engine_tile(self, result: TileResult) -> None:
-        self._take_result(result, False)
-
-    def _on_reference_tile(self, result: TileResult) -> None:
-        if self._reference_engine is not None:
-            self._take_result(result, True)
-
-    def _take_result(self, result: TileResult, is_reference: bool) -> None:
-        generation = result.request.generation
-        shown = self._reference_generation if is_reference else self._generation
-        if generation > shown:
-            # Its plan is still on its way: keep it until the plan lands.
-            self._early[is_reference].setdefault(generation, []).append(result)
-            return
-        tiles = self._reference_tiles if is_reference else self._tiles
-        geom = self._tiles_geometry
-        key = result.request.key
-        if generation < shown or geom is None or key not in tiles:
-            return
-        if result.request.out_size != geom.out_size:
-            return
-        tiles[key] = Tile(result.rgb, tile_image(result.rgb, geom.device_pixel_ratio), True)
-        self.viewport().update(self._tile_rect(key).toAlignedRect())
-        if not is_reference:
-            self._announce_progress()
-        elif self.is_refined() and not self._refined_announced:
-            self._announce_progress()
-
     # -- painting ----------------------------------------------------------------------
-    def _tile_rect(self, key: TileKey) -> QRectF:
-        """Where a tile of the planned view goes in the current view (logical pixels)."""
-        geom, tiles_geom = self._geometry, self._tiles_geometry
-        assert geom is not None and tiles_geom is not None
+    def _tile_rect(self, key: TileKey, out_size: tuple[int, int]) -> QRectF:
+        """Where a tile of an ``out_size`` grid goes in the current view (logical pixels)."""
+        geom = self._geometry
+        assert geom is not None
         dpr = geom.device_pixel_ratio
         (r0, r1), (c0, c1) = key.rows, key.cols
-        if tiles_geom.out_size == geom.out_size:
+        if out_size == geom.out_size:
             ox, oy = geom.origin
             return QRectF((c0 - ox) / dpr, (r0 - oy) / dpr, (c1 - c0) / dpr, (r1 - r0) / dpr)
-        # A tile of another zoom, shown rescaled until the new view's plan arrives.
-        sx, sy = tiles_geom.scale
+        # A tile of another zoom, shown rescaled until the new zoom's tiles arrive.
+        h, w = geom.image_size
+        sx, sy = out_size[1] / w, out_size[0] / h
         x0, y0 = geom.image_to_screen(c0 / sx, r0 / sy)
         x1, y1 = geom.image_to_screen(c1 / sx, r1 / sy)
         return QRectF(x0 / dpr, y0 / dpr, (x1 - x0) / dpr, (y1 - y0) / dpr)
@@ -522,11 +512,15 @@ class ImageCanvas(QAbstractScrollArea):
             painter.setPen(pal.color(QPalette.ColorRole.BrightText))
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.hint)
             return
-        if self._tiles_geometry is None:  # a new image, its first plan on its way
-            return
         exposed = QRectF(event.rect())
+        if self._backdrop_out_size is not None:
+            for key, tile in self._backdrop.items():
+                rect = self._tile_rect(key, self._backdrop_out_size)
+                if rect.intersects(exposed):
+                    painter.drawImage(rect, tile.image)
+        out_size = geom.out_size
         for key, tile in self._tiles.items():
-            rect = self._tile_rect(key)
+            rect = self._tile_rect(key, out_size)
             if not rect.intersects(exposed):
                 continue
             image = tile.image
@@ -545,8 +539,9 @@ class ImageCanvas(QAbstractScrollArea):
         height = self.viewport().height()
         painter.save()
         painter.setClipRect(QRectF(0, 0, x, height))
+        out_size = self._geometry.out_size if self._geometry is not None else (0, 0)
         for key in self._tiles:
-            rect = self._tile_rect(key)
+            rect = self._tile_rect(key, out_size)
             if rect.left() < x and rect.intersects(exposed):
                 image = self._reference_image(key)
                 if image is not None:
@@ -560,7 +555,7 @@ class ImageCanvas(QAbstractScrollArea):
         painter.drawEllipse(QPointF(x, height / 2), 8, 8)
 
     def reference_label(self) -> str:
-        return "Bicubic" if self._reference_engine is None else "Reference model"
+        return "Bicubic" if self._reference_model_id is None else "Reference model"
 
     def _paint_compare_labels(self, painter: QPainter) -> None:
         ref = self.reference_label()

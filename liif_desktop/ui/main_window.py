@@ -35,6 +35,7 @@ from liif_desktop.export.imageio import ImageTooLarge
 from liif_desktop.model.device import describe_device, select_device
 from liif_desktop.model.liif import LIIF
 from liif_desktop.page_detect import looks_like_document
+from liif_desktop.render.precision import describe_precision
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
 from liif_desktop.ui.how_it_works import HowItWorksDock
 from liif_desktop.ui.icons import themed_icon
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
             self,
             feature_cache_bytes=viewer.feature_cache_mb << 20,
             tile_cache_bytes=viewer.tile_cache_mb << 20,
+            precision=viewer.precision,
         )
         self.canvas.wheel_zooms = viewer.wheel_zooms
         self.setCentralWidget(self.canvas)
@@ -332,7 +334,8 @@ class MainWindow(QMainWindow):
         self.cursor_label = QLabel("", sb)
         self.size_label = QLabel("", sb)
         self.model_label = QLabel("", sb)
-        self.device_label = QLabel(describe_device(self._device), sb)
+        self.device_label = QLabel("", sb)
+        self._show_device()
         self.progress_label = QLabel("", sb)
         self.progress_bar = QProgressBar(sb)
         self.progress_bar.setMaximumWidth(120)
@@ -692,7 +695,7 @@ class MainWindow(QMainWindow):
 
     # -- settings ----------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
-        engine = self.canvas.engine
+        controller = self.canvas.controller
         devices = ["auto", "cpu"]
         if torch.cuda.is_available():
             devices.append("cuda")
@@ -701,8 +704,8 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self,
             self.settings.viewer(),
-            feature_used=engine.feature_cache_used,
-            tile_used=engine.tile_cache_used,
+            feature_used=controller.feature_cache_used,
+            tile_used=controller.tile_cache_used,
             devices=devices,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -713,15 +716,16 @@ class MainWindow(QMainWindow):
     def apply_settings(self, values: ViewerSettings) -> None:
         """Use and keep new settings."""
         self.settings.set_viewer(values)
-        engine = self.canvas.engine
-        engine.feature_cache_budget = values.feature_cache_mb << 20
-        engine.tile_cache_budget = values.tile_cache_mb << 20
+        controller = self.canvas.controller
+        controller.feature_cache_budget = values.feature_cache_mb << 20
+        controller.tile_cache_budget = values.tile_cache_mb << 20
         self.canvas.wheel_zooms = values.wheel_zooms
+        self.canvas.set_precision(values.precision)
         device = self._pick_device(values.device)
         if device != self._device:
             self._device = device
             self._loaded.clear()
-            self.device_label.setText(describe_device(device))
+            self._show_device()
             if self._model_id is not None:
                 self.select_model(self._model_id)
             ref = self.canvas.reference_model_id
@@ -736,7 +740,18 @@ class MainWindow(QMainWindow):
     def _on_canvas_cursor(self, pos: tuple[float, float] | None) -> None:
         self.cursor_label.setText("" if pos is None else f"x {int(pos[0])}, y {int(pos[1])}")
 
+    def _show_device(self) -> None:
+        """Device and the precision the model runs at (``auto`` is measured on first use)."""
+        precision = self.canvas.controller.precision
+        label = describe_precision(precision, self._device) if precision else "measuring…"
+        self.device_label.setText(f"{describe_device(self._device)} · {label}")
+        self.device_label.setToolTip(
+            "Precision: set in Settings (auto = measured once on this machine: bf16 where it "
+            "is faster than fp32, else fp32)"
+        )
+
     def _on_canvas_progress(self, done: int, total: int) -> None:
+        self._show_device()
         self.progress_bar.setRange(0, max(1, total))
         self.progress_bar.setValue(done if total else 1)
         if self._model_id is None:
@@ -746,9 +761,9 @@ class MainWindow(QMainWindow):
         else:
             text = f"refining {done}/{total}"
         self.progress_label.setText(text)
-        error = self.canvas.engine.last_error
+        error = self.canvas.controller.last_error
         if error is not None:
-            self.canvas.engine.last_error = None
+            self.canvas.controller.last_error = None
             self.statusBar().showMessage(f"Rendering a tile failed: {error}", 10_000)
 
     def _update_enabled(self) -> None:

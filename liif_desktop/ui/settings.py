@@ -24,12 +24,16 @@ class ViewerSettings:
         Ctrl+wheel zooms.
     device
         ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'mps'``.
+    precision
+        ``'auto'`` (measured once per machine: bf16 where this CPU or GPU runs it faster,
+        else fp32), ``'fp32'``, ``'bf16'`` or ``'fp16'``.
     """
 
     feature_cache_mb: int = 512
     tile_cache_mb: int = 256
     wheel_zooms: bool = True
     device: str = "auto"
+    precision: str = "auto"
 
 
 def _as_bool(value: object) -> bool:
@@ -59,6 +63,7 @@ class AppSettings:
             tile_cache_mb=int(s.value("cache/tile_mb", d.tile_cache_mb)),  # type: ignore[call-overload]
             wheel_zooms=_as_bool(s.value("view/wheel_zooms", d.wheel_zooms)),
             device=str(s.value("model/device", d.device)),
+            precision=str(s.value("model/precision", d.precision)),
         )
 
     def set_viewer(self, v: ViewerSettings) -> None:
@@ -66,6 +71,7 @@ class AppSettings:
         self.store.setValue("cache/tile_mb", int(v.tile_cache_mb))
         self.store.setValue("view/wheel_zooms", bool(v.wheel_zooms))
         self.store.setValue("model/device", v.device)
+        self.store.setValue("model/precision", v.precision)
 
     def recent_files(self) -> list[str]:
         value = self.store.value("files/recent", [])
