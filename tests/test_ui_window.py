@@ -185,7 +185,10 @@ def test_selection_export_opens_the_export_dialog_with_the_region(
     path, image, model_id = args
     assert path == image_file and model_id == "tiny-a"
     assert image is window.image.rgb  # type: ignore[union-attr]
-    assert kwargs == {"region": (3, 5, 11, 8), "settings": window.settings.store}
+    assert kwargs["region"] == (3, 5, 11, 8) and kwargs["settings"] is window.settings.store
+    # the dialog shares the viewer's loaded model and precision
+    assert kwargs["precision"] == "fp32"
+    assert kwargs["model_loader"]("tiny-a") is window._loaded["tiny-a"]
     assert isinstance(window.export_dialog, _RecordingDialog) and window.export_dialog.isVisible()
     window.export_dialog.close()
     window.act_export.trigger()
@@ -199,7 +202,9 @@ def test_batch_export_opens_the_batch_dialog(
 ) -> None:
     _fake_module(monkeypatch, "batch_dialog", "BatchExportDialog")
     window.act_batch.trigger()
-    assert _RecordingDialog.calls == [(("tiny-a",), {"settings": window.settings.store})]
+    ((args, kwargs),) = _RecordingDialog.calls
+    assert args == ("tiny-a",) and kwargs["settings"] is window.settings.store
+    assert kwargs["precision"] == "fp32" and callable(kwargs["model_loader"])
 
 
 def test_real_export_dialog_opens_for_a_selection(

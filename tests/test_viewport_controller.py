@@ -389,3 +389,33 @@ def test_feature_cache_budget_reaches_the_renderer(make_controller) -> None:
     controller.request_view(ViewGeometry((16, 16), 2.0, (0.0, 0.0), (32, 32)))
     assert controller.wait_idle(TIMEOUT)
     assert built and built[0].budget_bytes == 3 << 20
+
+
+def test_prefetch_encodes_a_view_in_one_window_with_the_same_codes() -> None:
+    model = make_tiny_model(seed=12)
+    image = random_image(40, 52, seed=12)
+    calls: list[tuple[int, ...]] = []
+    encode = model.encode
+
+    def counting_encode(x, should_stop=None):
+        calls.append(tuple(x.shape))
+        return encode(x, should_stop)
+
+    halo = model.receptive_radius  # full reach: tiled codes equal whole-image codes
+    by_tile = RegionRenderer(model, image, halo=halo, feature_tile=16)
+    expected = by_tile.render((80, 104), (0, 80), (0, 104))
+    model.encode = counting_encode  # type: ignore[method-assign]
+    renderer = RegionRenderer(model, image, halo=halo, feature_tile=16)
+    renderer.prefetch((80, 104), (0, 80), (0, 104))
+    assert len(calls) == 1  # 3 × 4 tiles, one window
+    assert len(renderer.features) == 12
+    got = renderer.render((80, 104), (0, 80), (0, 104))
+    assert len(calls) == 1  # rendering found every tile cached
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # with some tiles cached, each tile row's run of missing tiles is one window
+    renderer.features.clear()
+    renderer.feature_tile_at(1, 1)
+    calls.clear()
+    renderer.prefetch((80, 104), (0, 80), (0, 104))
+    assert len(calls) == 4  # row 0, row 1 left, row 1 right, row 2
+    np.testing.assert_allclose(renderer.render((80, 104), (0, 80), (0, 104)), expected, atol=1e-5)

@@ -34,6 +34,7 @@ from liif_desktop.export.safety import (
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
 from liif_desktop.render.full import output_tiles, render_image
+from liif_desktop.render.precision import resolve_precision
 from liif_desktop.render.region import Precision, RegionRenderer
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -106,7 +107,8 @@ class ExportSettings:
     policy
         What to do when the output exists.
     precision
-        Model precision (``'fp32'``, ``'bf16'``, ``'fp16'``).
+        Model precision: ``'fp32'`` (exact), ``'bf16'``, ``'fp16'``, or ``'auto'`` (measured
+        once per machine, see :func:`liif_desktop.render.precision.resolve_precision`).
     tile
         Output tile side (progress and cancel granularity).
     region
@@ -118,7 +120,7 @@ class ExportSettings:
     format: str | None = None
     quality: int = 92
     policy: OverwritePolicy = OverwritePolicy.RENAME
-    precision: Precision = "fp32"
+    precision: Precision | Literal["auto"] = "fp32"
     tile: int = 256
     region: tuple[int, int, int, int] | None = None
 
@@ -350,7 +352,9 @@ def export_image(
     pending = PendingFile(path)
     try:
         out = _allocate(plan.out_size, channels, dtype)
-        renderer = RegionRenderer(model, image.rgb, precision=settings.precision)
+        device = next(model.parameters()).device
+        precision = resolve_precision(settings.precision, device)
+        renderer = RegionRenderer(model, image.rgb, precision=precision)
         alpha = None
         if image.alpha is not None:
             alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))

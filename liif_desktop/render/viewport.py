@@ -446,6 +446,10 @@ class ViewportController:
             if not self._deliver(request, updates):
                 return False
         steps = list(self._steps(layers, keys, visible, downscale))
+        for name, layer in layers.items():
+            if layer.model is not None and not downscale and keys:
+                if not self._prefetch(request, name, layer, image, keys):
+                    return False
         for step in steps:
             if self._superseded(request):
                 return False
@@ -559,6 +563,41 @@ class ViewportController:
         )
         renderer.features = features
         return renderer
+
+    def _prefetch(
+        self, request: ViewRequest, name: str, layer: _Layer, image: np.ndarray, keys: list[TileKey]
+    ) -> bool:
+        """Encode the latent codes of the whole view at once (fewer halos than tile by tile);
+        False when a newer request stopped it."""
+        try:
+            renderer = self._renderer(layer, image)
+        except Exception as exc:
+            log.exception("building the renderer failed")
+            self.last_error = exc
+            return True
+        prefetch = getattr(renderer, "prefetch", None)
+        if prefetch is None:
+            return True
+        rows = (min(k.rows[0] for k in keys), max(k.rows[1] for k in keys))
+        cols = (min(k.cols[0] for k in keys), max(k.cols[1] for k in keys))
+        whole = TileKey(rows, cols)
+
+        def stop() -> bool:
+            if not self._superseded(request):
+                return False
+            newest = self._request
+            return (
+                self._stopping
+                or newest is None
+                or newest.epoch != request.epoch
+                or newest.geometry.out_size != request.geometry.out_size
+            )
+
+        try:
+            prefetch(request.geometry.out_size, whole.rows, whole.cols, stop)
+        except Cancelled:
+            return False
+        return True
 
     def _still_wanted(self, request: ViewRequest, step: _Step) -> bool:
         """Whether the newest request still shows this step's tile at the same zoom."""

@@ -88,8 +88,10 @@ class BatchExportDialog(QDialog):
         *,
         model_loader: ModelLoader | None = None,
         settings: QSettings | None = None,
+        precision: str = "auto",
     ) -> None:
         super().__init__(parent)
+        self.precision = precision
         self.setWindowTitle("Batch export")
         self.setModal(False)
         self.setAcceptDrops(True)
@@ -310,6 +312,7 @@ class BatchExportDialog(QDialog):
             format=self.format_chooser.format(),
             quality=self.format_chooser.quality_spin.value(),
             policy=OverwritePolicy(str(self.policy_combo.currentData())),
+            precision=self.precision,  # type: ignore[arg-type]
         )
         return BatchSettings(
             export, Path(folder).expanduser(), self.pattern_edit.text(), allow_huge

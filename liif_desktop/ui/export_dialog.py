@@ -299,7 +299,10 @@ class ExportDialog(QDialog):
     region
         (x, y, w, h) in source pixels to export only that part, or None.
     model_loader, settings
-        Overrides for tests / embedding: how to load a model id, where settings live.
+        How to load a model id (the main window shares the viewer's loaded model), where
+        settings live.
+    precision
+        The viewer's precision (``'auto'``: measured on this machine).
 
     Signals
     -------
@@ -319,8 +322,10 @@ class ExportDialog(QDialog):
         *,
         model_loader: ModelLoader | None = None,
         settings: QSettings | None = None,
+        precision: str = "auto",
     ) -> None:
         super().__init__(parent)
+        self.precision = precision
         self.setWindowTitle("Export selection" if region else "Export image")
         self.setModal(False)
         self.image_path = Path(image_path) if image_path is not None else None
@@ -473,6 +478,7 @@ class ExportDialog(QDialog):
             format=self.format_chooser.format(),
             quality=self.format_chooser.quality_spin.value(),
             policy=OverwritePolicy(str(self.policy_combo.currentData())),
+            precision=self.precision,  # type: ignore[arg-type]
             region=self.region,
         )
         self.save_settings()

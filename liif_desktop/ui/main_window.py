@@ -385,6 +385,22 @@ class MainWindow(QMainWindow):
             self._loaded[model_id] = model
         return model
 
+    def _model_for_export(self, model_id: str) -> LIIF:
+        """The export dialogs' model: the viewer's own when it is loaded (same device, no
+        second copy in memory), else loaded as the viewer would (runs on their worker)."""
+        model = self._loaded.get(model_id)
+        if model is not None:
+            return model
+        if not model_id:
+            from liif_desktop.ui.export_dialog import default_model_loader
+
+            return default_model_loader("")
+        return self._loader(self._info(model_id), self._device)
+
+    def _export_precision(self) -> str:
+        """The precision the viewer runs at, so an export equals what the viewer shows."""
+        return self.canvas.controller.precision or self.settings.viewer().precision
+
     def select_model(self, model_id: str) -> bool:
         """Refine with the catalogue model ``model_id``; False (with a message) on failure."""
         try:
@@ -655,6 +671,8 @@ class MainWindow(QMainWindow):
             self._model_id or "",
             region=region,
             settings=self.settings.store,
+            model_loader=self._model_for_export,
+            precision=self._export_precision(),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.export_dialog = dialog
@@ -668,7 +686,13 @@ class MainWindow(QMainWindow):
                 "Batch export unavailable", f"The batch dialog is not available:\n{exc}"
             )
             return
-        dialog = BatchExportDialog(self, self._model_id, settings=self.settings.store)
+        dialog = BatchExportDialog(
+            self,
+            self._model_id,
+            settings=self.settings.store,
+            model_loader=self._model_for_export,
+            precision=self._export_precision(),
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.export_dialog = dialog
         dialog.show()
