@@ -158,6 +158,7 @@ class _Step:
     stage: Stage
     key: TileKey
     rect: TileKey  # the part of the tile this step fills (tile-local coordinates follow)
+    offscreen: bool = False  # fills the tile's off-screen part (after every visible pixel)
 
 
 class ViewportController:
@@ -434,6 +435,10 @@ class ViewportController:
         geometry = request.geometry
         if image_id is None or image is None or preview is None:
             return True
+        if self._precision is None:  # measured once, so the status bar can show it early
+            models = [layer.model for layer in layers.values() if layer.model is not None]
+            if models:
+                self._resolve_precision(models[0])
         keys = geometry.visible_tiles(self.tile_size)
         visible = geometry.visible_rect()
         out_size = geometry.out_size
@@ -446,14 +451,20 @@ class ViewportController:
             if not self._deliver(request, updates):
                 return False
         steps = list(self._steps(layers, keys, visible, downscale))
-        for name, layer in layers.items():
-            if layer.model is not None and not downscale and keys:
-                if not self._prefetch(request, name, layer, image, keys):
-                    return False
+        prefetched: set[tuple[str, bool]] = set()
         for step in steps:
             if self._superseded(request):
                 return False
             layer = layers[step.layer]
+            # Latent codes first, in as few windows as possible: the visible part's before
+            # the layer's first step, the edge tiles' off-screen parts before its first
+            # off-screen step (so they never delay the visible pixels).
+            phase = (step.layer, step.offscreen)
+            if phase not in prefetched:
+                prefetched.add(phase)
+                region = _union(keys) if phase[1] or visible is None else visible
+                if not self._prefetch(request, layer, image, region):
+                    return False
             ck = TileCacheKey(image_id, layer.model_id, out_size, step.key)
             update = self._run_step(request, step, layer, image, ck, visible)
             if update is not None and not self._deliver(request, [update], step):
@@ -480,7 +491,7 @@ class ViewportController:
         for name in refined:  # the tiles' off-screen parts, so they can be cached whole
             for key in keys:
                 if key != _intersect(key, visible):
-                    yield _Step(name, Stage.EXACT, key, key)
+                    yield _Step(name, Stage.EXACT, key, key, offscreen=True)
 
     def _placeholder(
         self,
@@ -543,12 +554,16 @@ class ViewportController:
         if layer.renderer is None:
             assert layer.model is not None
             if self._precision is None:
-                from liif_desktop.render.precision import resolve_precision
-
-                device = next(layer.model.parameters()).device
-                self._precision = resolve_precision(self._requested_precision, device)
+                self._resolve_precision(layer.model)
+            assert self._precision is not None
             layer.renderer = self._factory(layer.model, image, layer.features, self._precision)
         return layer.renderer
+
+    def _resolve_precision(self, model: LIIF) -> None:
+        from liif_desktop.render.precision import resolve_precision
+
+        device = next(model.parameters()).device
+        self._precision = resolve_precision(self._requested_precision, device)
 
     def _region_renderer(
         self, model: LIIF, image: np.ndarray, features: ByteLRU[torch.Tensor], precision: str
@@ -565,7 +580,7 @@ class ViewportController:
         return renderer
 
     def _prefetch(
-        self, request: ViewRequest, name: str, layer: _Layer, image: np.ndarray, keys: list[TileKey]
+        self, request: ViewRequest, layer: _Layer, image: np.ndarray, region: TileKey
     ) -> bool:
         """Encode the latent codes of the whole view at once (fewer halos than tile by tile);
         False when a newer request stopped it."""
@@ -578,9 +593,6 @@ class ViewportController:
         prefetch = getattr(renderer, "prefetch", None)
         if prefetch is None:
             return True
-        rows = (min(k.rows[0] for k in keys), max(k.rows[1] for k in keys))
-        cols = (min(k.cols[0] for k in keys), max(k.cols[1] for k in keys))
-        whole = TileKey(rows, cols)
 
         def stop() -> bool:
             if not self._superseded(request):
@@ -594,7 +606,7 @@ class ViewportController:
             )
 
         try:
-            prefetch(request.geometry.out_size, whole.rows, whole.cols, stop)
+            prefetch(request.geometry.out_size, region.rows, region.cols, stop)
         except Cancelled:
             return False
         return True
@@ -713,6 +725,12 @@ def _snapshot(rgb: np.ndarray) -> np.ndarray:
     out = rgb.copy()
     out.flags.writeable = False
     return out
+
+
+def _union(keys: list[TileKey]) -> TileKey:
+    rows = (min(k.rows[0] for k in keys), max(k.rows[1] for k in keys))
+    cols = (min(k.cols[0] for k in keys), max(k.cols[1] for k in keys))
+    return TileKey(rows, cols)
 
 
 def _intersect(a: TileKey, b: TileKey | None) -> TileKey | None:
