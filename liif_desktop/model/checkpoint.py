@@ -51,6 +51,17 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"{path}: cannot be read as a PyTorch checkpoint: {exc}") from exc
 
 
+def read_checkpoint(path: str | Path) -> Any:
+    """Unpickle a checkpoint file safely (tensors and plain containers only), unvalidated.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, empty, truncated or corrupt file, or a pickle that would run code.
+    """
+    return _read(Path(path))
+
+
 def validate_checkpoint(obj: Any, path: Path | str = "<checkpoint>") -> dict[str, Any]:
     """Check the layout of a loaded checkpoint and return its ``model`` entry.
 
