@@ -260,15 +260,16 @@ def _install_as_user_model(
     try:
         load_checkpoint(src)
     except CheckpointError as exc:
-        hint = ""
+        reason = str(exc).removeprefix(f"{src}: ")
         if size < official.size:
-            hint = (
-                f" It is smaller than the published file ({size:,} of {official.size:,} "
-                "bytes): the download looks incomplete — download it again."
-            )
+            raise InstallError(
+                f"{src.name} looks incomplete: {size:,} of the published file's "
+                f"{official.size:,} bytes, and it cannot be read ({reason}). Download it again. "
+                "Nothing was copied."
+            ) from exc
         raise InstallError(
             f"{src.name} is not the authors' {official.file_name} ({why}) and cannot be used: "
-            f"{exc}.{hint} Nothing was copied."
+            f"{reason}. Nothing was copied."
         ) from exc
     steps = add_user_checkpoint_steps(src, should_stop, validated=True)
     while True:

@@ -117,7 +117,8 @@ class ModelInfo:
             parts.append(f"OCR CER ×4 {float(cer):.3f}")
         if self.relative_time >= 1.5:
             parts.append(f"{self.relative_time:.0f}× slower")
-        return ", ".join(parts) if parts else "quality not measured"
+        label = ", ".join(parts) if parts else "quality not measured"
+        return f"your checkpoint, {label}" if self.kind == "user" else label
 
 
 def read_manifest(folder: Path | None = None) -> list[ModelInfo]:

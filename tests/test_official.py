@@ -119,6 +119,7 @@ def test_another_file_goes_the_user_model_way_and_says_so(download: Path, tmp_pa
     assert "NOT the authors' published rdn-liif.pth" in outcome.message
     assert "sha256 differs" in outcome.message
     assert outcome.model.kind == "user" and outcome.model.id == "user:rdn-liif.pth"
+    assert outcome.model.quality_label() == "your checkpoint, quality not measured"
     assert [m.id for m in weights.user_models()] == ["user:rdn-liif.pth"]
     assert official.installed_model() is None
     assert _files(official.official_dir()) == []

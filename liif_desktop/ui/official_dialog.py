@@ -166,10 +166,11 @@ class OfficialModelDialog(QDialog):
         return f"Installed: {info.path}"
 
     def _on_choose_clicked(self) -> None:
+        start = Path.home() / "Downloads"
         path, _ = QFileDialog.getOpenFileName(
             self,
             f"The downloaded {official.OFFICIAL_RDN.file_name}",
-            str(Path.home() / "Downloads"),
+            str(start if start.is_dir() else Path.home()),
             "Checkpoints (*.pth *.pt);;All files (*)",
         )
         if path:
