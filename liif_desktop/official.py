@@ -28,8 +28,8 @@ import torch
 from liif_desktop.filecopy import sha256_steps, write_chunks_atomically
 from liif_desktop.model.checkpoint import (
     CheckpointError,
+    check_weights_fit,
     load_checkpoint,
-    model_from_spec,
     read_checkpoint,
     validate_checkpoint,
 )
@@ -112,7 +112,8 @@ class InstallStep:
     Attributes
     ----------
     stage
-        ``'hash'``, ``'read'``, ``'write'``, ``'verify'``, ``'copy'`` or ``'done'``.
+        ``'hash'``, ``'read'``, ``'check'``, ``'serialise'``, ``'write'``, ``'verify'``,
+        ``'copy'`` or ``'done'``.
     fraction
         Of the whole job, 0–1.
     text
@@ -200,9 +201,11 @@ def _install_official(
 ) -> Iterator[InstallStep]:
     yield InstallStep("read", 0.45, "Reading the checkpoint safely (weights only)…")
     saved = read_checkpoint(src)
-    spec = validate_checkpoint(saved, src)
-    model_from_spec(spec, src)  # the weights fit the architecture the file names
     check(should_stop)
+    yield InstallStep("check", 0.5, "Checking the weights against the architecture…")
+    check_weights_fit(validate_checkpoint(saved, src), src)
+    check(should_stop)
+    yield InstallStep("serialise", 0.52, "Preparing the model part…")
     buffer = io.BytesIO()
     torch.save({"model": saved["model"]}, buffer)
     data = buffer.getbuffer()

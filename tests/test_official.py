@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from liif_desktop import cli, official, weights
 from liif_desktop.model import build_liif, load_checkpoint, save_checkpoint
@@ -161,8 +162,6 @@ def test_rdn_liif_without_the_file_exits_2_with_one_line(
 ) -> None:
     monkeypatch.setenv("LIIF_DESKTOP_DATA", str(tmp_path / "data"))
     image = tmp_path / "in.png"
-    from PIL import Image
-
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
     code = cli.main([str(image), "-s", "2", "-o", str(tmp_path / "out.png"), "--model", "rdn-liif"])
     assert code == 2
@@ -176,9 +175,25 @@ def test_rdn_liif_without_the_file_exits_2_with_one_line(
 def test_rdn_liif_resolves_once_installed(download: Path, tmp_path: Path) -> None:
     official.run_install(download)
     image = tmp_path / "in.png"
-    from PIL import Image
-
     Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(image)
     argv = [str(image), "-s", "2", "-o", str(tmp_path / "out.png"), "--model", "rdn-liif"]
     assert cli.main(argv) == 0
     assert (tmp_path / "out.png").is_file()
+
+
+def test_the_installed_copy_reproduces_the_original_codes_outputs(
+    golden_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file the original code's format wrote ({'model', 'epoch'}), with its outputs from the
+    # original code: the stripped copy must still give them.
+    monkeypatch.setenv("LIIF_DESKTOP_DATA", str(tmp_path / "data"))
+    source = golden_dir / "rdn_a_random-liif.pth"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    fake = dataclasses.replace(official.OFFICIAL_RDN, size=source.stat().st_size, sha256=digest)
+    monkeypatch.setattr(official, "OFFICIAL_RDN", fake)
+    assert official.run_install(source).official
+    image = np.asarray(Image.open(golden_dir / "inputs" / "photo.png").convert("RGB"))
+    expected = np.load(golden_dir / "rdn_a_random" / "photo_61x97.npy")
+    model = weights.load_model("rdn-liif")
+    ours = upscale_array(RegionRenderer(model, image.astype(np.float32) / 255), (61, 97))
+    assert np.abs(ours - expected).max() <= 1e-4

@@ -105,6 +105,29 @@ def _state_dict_problems(model: LIIF, sd: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def check_weights_fit(spec: Mapping[str, Any], path: Path | str = "<checkpoint>") -> None:
+    """Check that a validated ``model`` entry's weights fit the architecture its args name.
+
+    The model is built on the ``meta`` device, so no real tensor is allocated.
+
+    Raises
+    ------
+    CheckpointError
+        Unknown architecture, or missing, unexpected or mis-shaped weights (the first named).
+    """
+    try:
+        with torch.device("meta"):
+            model = build_liif(dict(spec["args"]))
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    problems = _state_dict_problems(model, spec["sd"])
+    if problems:
+        raise CheckpointError(
+            f"{path}: weights do not match the architecture in its args "
+            f"({spec['args'].get('encoder_spec', {}).get('name')!r}): " + "; ".join(problems)
+        )
+
+
 def model_from_spec(spec: Mapping[str, Any], path: Path | str = "<checkpoint>") -> LIIF:
     """Build a model from a validated ``model`` entry and load its weights (as float32)."""
     try:
