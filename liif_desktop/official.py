@@ -184,11 +184,12 @@ def not_installed_hint(model_id: str, official: OfficialFile | None = None) -> s
     official = OFFICIAL_RDN if official is None else official
     if model_id != official.id or installed_model(official) is not None:
         return None
+    short = official.name.split(" (")[0]
     return (
-        f"model {official.id!r} ({official.name}) is not installed: download "
-        f"{official.file_name} from {official.page} (README), then run "
-        f"`python -m liif_desktop.official PATH` or use Model ▸ Get the official LIIF-RDN… "
-        "in the app"
+        f"model {official.id!r}, the authors' {short}, is not installed: download "
+        f"{official.file_name} from the link in the README of {official.page}, then run "
+        f"`python -m liif_desktop.official PATH` (or Model ▸ Get the official {short}… in the "
+        "app)"
     )
 
 
@@ -267,7 +268,7 @@ def _install_as_user_model(
         if size < official.size:
             raise InstallError(
                 f"{src.name} looks incomplete: {size:,} of the published file's "
-                f"{official.size:,} bytes, and it cannot be read ({reason}). Download it again. "
+                f"{official.size:,} bytes, and it cannot be read: {reason}. Download it again. "
                 "Nothing was copied."
             ) from exc
         raise InstallError(
