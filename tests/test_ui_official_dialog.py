@@ -82,3 +82,19 @@ def test_a_truncated_download_says_so_and_copies_nothing(
     assert not weights.user_models_dir().exists() or not any(weights.user_models_dir().rglob("*"))
     assert win.model_id == "tiny-a"
     dialog.close()
+
+
+def test_cancel_leaves_nothing(
+    qtbot: QtBot, tmp_path: Path, app_settings: AppSettings, download: Path
+) -> None:
+    win = _window(qtbot, tmp_path, app_settings)
+    dialog = win.get_official_model()
+    with qtbot.waitSignal(dialog.runner.cancelled, timeout=60_000):
+        dialog.install(download)  # the job takes seconds; Cancel comes at once
+        assert dialog.cancel_button.isEnabled()
+        dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.runner.is_running(), timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.status_label.text().startswith("Cancelled"), timeout=10_000)
+    assert not weights.user_models_dir().exists() or not any(weights.user_models_dir().rglob("*"))
+    assert win.model_id == "tiny-a"
+    dialog.close()

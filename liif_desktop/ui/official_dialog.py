@@ -105,7 +105,7 @@ class OfficialModelDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        spec = official.OFFICIAL_RDN
+        spec = self._spec = official.OFFICIAL_RDN
         self.setWindowTitle(f"Get the official {spec.name.split(' (')[0]}")
         self.outcome: InstallOutcome | None = None
         self.runner = JobRunner(self)
@@ -158,9 +158,8 @@ class OfficialModelDialog(QDialog):
         self.setMinimumWidth(560)
         self.resize(640, self.sizeHint().height())
 
-    @staticmethod
-    def _installed_text() -> str:
-        info = official.installed_model()
+    def _installed_text(self) -> str:
+        info = official.installed_model(self._spec)
         if info is None:
             return "Not installed yet."
         return f"Installed: {info.path}"
@@ -169,7 +168,7 @@ class OfficialModelDialog(QDialog):
         start = Path.home() / "Downloads"
         path, _ = QFileDialog.getOpenFileName(
             self,
-            f"The downloaded {official.OFFICIAL_RDN.file_name}",
+            f"The downloaded {self._spec.file_name}",
             str(start if start.is_dir() else Path.home()),
             "Checkpoints (*.pth *.pt);;All files (*)",
         )
@@ -180,10 +179,10 @@ class OfficialModelDialog(QDialog):
         """Verify and install ``path`` in the background (ignored while a job runs)."""
         if self.runner.is_running():
             return
-        source = Path(path)  # captured on the GUI thread
+        source, spec = Path(path), self._spec  # captured on the GUI thread
 
         def job(token: CancelToken) -> Iterator[InstallStep]:
-            return install_download(source, token)
+            return install_download(source, token, spec)
 
         self.outcome = None
         self._set_running(True)
