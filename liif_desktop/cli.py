@@ -35,13 +35,27 @@ from liif_desktop.export.safety import OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.device import select_device
 from liif_desktop.model.liif import LIIF
-from liif_desktop.weights import WeightsError, default_model, find_model, load_model
+from liif_desktop.weights import (
+    ModelNotInstalled,
+    WeightsError,
+    default_model,
+    find_model,
+    load_model,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """Arguments that cannot work together; reported with exit code 2."""
+
+    show_usage = True
+
+
+class MissingModel(UsageError):
+    """A known model that is not installed: one line says how to get it (exit code 2)."""
+
+    show_usage = False
 
 
 def _size_arg(text: str) -> tuple[int, int]:
@@ -255,6 +269,8 @@ def _load_model(args: argparse.Namespace) -> LIIF:
                 "--model PATH"
             )
         return load_model(info, device)
+    except ModelNotInstalled as exc:
+        raise MissingModel(str(exc)) from exc
     except (ValueError, WeightsError, CheckpointError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -273,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         precision = resolve_precision(args.precision, next(model.parameters()).device)
         settings = replace(settings, export=replace(settings.export, precision=precision))
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
+        if exc.show_usage:
+            parser.print_usage(sys.stderr)
         print(f"liif-upscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     summary = BatchSummary(cancelled=True)

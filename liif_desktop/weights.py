@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from liif_desktop.appinfo import bundled_dir
+from liif_desktop.filecopy import copy_file_steps
 from liif_desktop.model.checkpoint import CheckpointError, load_checkpoint, validate_checkpoint
 from liif_desktop.model.liif import LIIF
 
@@ -31,6 +32,10 @@ APP_DIR_NAME = "LIIF Desktop"
 
 class WeightsError(Exception):
     """A bundled model is missing or does not verify; the message says how to fix it."""
+
+
+class ModelNotInstalled(WeightsError):
+    """A known model the user must download first; the message is one line saying how."""
 
 
 def weights_dir() -> Path:
@@ -105,13 +110,15 @@ class ModelInfo:
         parts = []
         psnr = self.psnr()
         if psnr is not None:
-            parts.append(f"Set5 ×4 {psnr:.2f} dB")
+            paper = " (paper)" if self.quality.get("figures") == "paper" else ""
+            parts.append(f"Set5 ×4 {psnr:.2f} dB{paper}")
         cer = self.quality.get("ocr_cer_x4")
         if cer is not None:
             parts.append(f"OCR CER ×4 {float(cer):.3f}")
         if self.relative_time >= 1.5:
             parts.append(f"{self.relative_time:.0f}× slower")
-        return ", ".join(parts) if parts else "quality not measured"
+        label = ", ".join(parts) if parts else "quality not measured"
+        return f"your checkpoint, {label}" if self.kind == "user" else label
 
 
 def read_manifest(folder: Path | None = None) -> list[ModelInfo]:
@@ -144,25 +151,48 @@ def user_models() -> list[ModelInfo]:
     ]
 
 
+def official_models() -> list[ModelInfo]:
+    """Authors' checkpoints the user downloaded and installed (:mod:`liif_desktop.official`)."""
+    from liif_desktop import official  # imports this module
+
+    return official.installed_models()
+
+
+def _catalogue() -> list[ModelInfo]:
+    """Bundled models, less those an installed official model supersedes, then official ones."""
+    from liif_desktop import official
+
+    superseded = official.superseded_ids()
+    return [m for m in read_manifest() if m.id not in superseded] + official_models()
+
+
 def all_models() -> list[ModelInfo]:
-    """Bundled models (available or not) followed by the user's checkpoints."""
-    return read_manifest() + user_models()
+    """Bundled models (available or not), installed official ones, then user checkpoints."""
+    return _catalogue() + user_models()
 
 
 #: Set5 ×4 PSNR gap (dB) within which a faster model counts as good as the best one.
 NEAR_TIE_DB = 0.05
+#: A model opens first only if its time per view is at most this many times the fastest's.
+MAX_DEFAULT_SLOWDOWN = 2.0
 
 
 def best_of(models: Iterable[ModelInfo]) -> ModelInfo | None:
-    """The model to use by default: the highest measured Set5 ×4 PSNR.
+    """The model to use by default (and to suggest): the best quality at a bearable cost.
 
-    Models within :data:`NEAR_TIE_DB` of the best PSNR count as equally good, and among those
-    the fastest (lowest ``relative_time`` in the manifest's quality figures) wins: a gain
-    nobody can see is not worth waiting several times longer for every tile.
+    Models more than :data:`MAX_DEFAULT_SLOWDOWN` times slower per view than the fastest
+    candidate (``relative_time`` in the quality figures) are left out: a first sharp tile after
+    30 s instead of 2 s is not worth a few tenths of a dB (README, "Which model opens first").
+    Of the rest the highest Set5 ×4 PSNR wins; models within :data:`NEAR_TIE_DB` of it count as
+    equally good, and among those the fastest wins: a gain nobody can see is not worth waiting
+    longer for every tile.
     """
-    ranked = sorted(models, key=lambda m: m.psnr() or 0.0, reverse=True)
-    if not ranked:
+    pool = list(models)
+    if not pool:
         return None
+    fastest = min(m.relative_time for m in pool)
+    bearable = [m for m in pool if m.relative_time <= fastest * MAX_DEFAULT_SLOWDOWN]
+    ranked = sorted(bearable, key=lambda m: m.psnr() or 0.0, reverse=True)
     top = ranked[0].psnr() or 0.0
     close = [m for m in ranked if (m.psnr() or 0.0) >= top - NEAR_TIE_DB]
     return min(close, key=lambda m: (m.relative_time, -(m.psnr() or 0.0)))
@@ -170,9 +200,9 @@ def best_of(models: Iterable[ModelInfo]) -> ModelInfo | None:
 
 def default_model(kind: str = "photo") -> ModelInfo | None:
     """The best available model of ``kind`` (see :func:`best_of`; None if none)."""
-    candidates = [m for m in read_manifest() if m.available and m.kind == kind]
+    candidates = [m for m in _catalogue() if m.available and m.kind == kind]
     if not candidates:
-        candidates = [m for m in read_manifest() if m.available]
+        candidates = [m for m in _catalogue() if m.available]
     return best_of(candidates)
 
 
@@ -181,6 +211,11 @@ def find_model(id_or_path: str) -> ModelInfo:
     for info in all_models():
         if info.id == id_or_path:
             return info
+    from liif_desktop.official import not_installed_hint
+
+    hint = not_installed_hint(id_or_path)
+    if hint is not None:
+        raise ModelNotInstalled(hint)
     path = Path(id_or_path).expanduser()
     if path.suffix or path.exists():
         return ModelInfo(id=str(path), name=path.stem, path=path, kind="user")
@@ -238,8 +273,25 @@ def add_user_checkpoint(path: str | Path) -> ModelInfo:
     CheckpointError
         If it is not a loadable LIIF checkpoint (nothing is copied then).
     """
+    steps = add_user_checkpoint_steps(path)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def add_user_checkpoint_steps(
+    path: str | Path, should_stop: Callable[[], bool] | None = None, validated: bool = False
+) -> Generator[float, None, ModelInfo]:
+    """:func:`add_user_checkpoint` as a job: yields the fraction copied, returns the model.
+
+    ``validated``: the caller has just loaded the file with :func:`load_checkpoint`. A cancelled
+    or failed copy leaves nothing behind.
+    """
     src = Path(path)
-    load_checkpoint(src)  # validates format, architecture and weights; runs no code
+    if not validated:
+        load_checkpoint(src)  # validates format, architecture and weights; runs no code
     folder = user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / src.name
@@ -248,9 +300,7 @@ def add_user_checkpoint(path: str | Path) -> ModelInfo:
         dest = folder / f"{src.stem}-{n}{src.suffix}"
         n += 1
     if not dest.exists():
-        tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(dest)
+        yield from copy_file_steps(src, dest, should_stop)
     return ModelInfo(id=f"user:{dest.name}", name=dest.stem, path=dest, kind="user")
 
 
@@ -332,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "CheckpointError",
     "ModelInfo",
+    "ModelNotInstalled",
     "WeightsError",
     "add_user_checkpoint",
+    "add_user_checkpoint_steps",
     "all_models",
     "best_of",
     "default_model",

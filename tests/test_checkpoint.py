@@ -135,3 +135,14 @@ def test_rdn_config_b_matches_official_key_layout() -> None:
     assert sd["encoder.RDBs.15.LFF.weight"].shape == (64, 64 + 8 * 64, 1, 1)
     assert sd["encoder.GFF.0.weight"].shape == (64, 16 * 64, 1, 1)
     assert "encoder.RDBs.16.LFF.weight" not in sd
+
+
+def test_check_weights_fit_names_the_problem_without_building_real_tensors() -> None:
+    from liif_desktop.model.checkpoint import check_weights_fit
+
+    sd = make_tiny_model().state_dict()
+    spec = {"name": "liif", "args": tiny_spec(), "sd": sd}
+    check_weights_fit(spec)
+    bad = dict(sd, **{"encoder.head.0.weight": torch.zeros(16, 3, 5, 5)})
+    with pytest.raises(CheckpointError, match=r"shape mismatch encoder.head.0.weight"):
+        check_weights_fit({**spec, "sd": bad})

@@ -79,7 +79,24 @@ def test_best_of_prefers_quality_and_breaks_near_ties_by_speed() -> None:
     )
     assert weights.best_of([]) is None
     assert weights.best_of([fast, slow_tie]) is fast  # 0.03 dB is not worth 6× the time
-    assert weights.best_of([fast, slow_tie, slow_better]) is slow_better
+    # Better, but more than MAX_DEFAULT_SLOWDOWN times slower per view: not opened first.
+    assert weights.best_of([fast, slow_tie, slow_better]) is fast
+    assert weights.best_of([slow_tie, slow_better]) is slow_better  # alone: as fast as any
+    a_bit_slower = _info("a-bit-slower", 32.40, relative_time=weights.MAX_DEFAULT_SLOWDOWN)
+    assert weights.best_of([fast, slow_better, a_bit_slower]) is a_bit_slower
     assert weights.best_of([_info("a", 30.0), _info("b", 31.0)]).id == "b"
     assert "6× slower" in slow_tie.quality_label()
     assert "slower" not in fast.quality_label()
+
+
+def test_with_the_official_rdn_installed_edsr_baseline_still_opens_first() -> None:
+    from liif_desktop.official import OFFICIAL_RDN
+
+    manifest = {m.id: m for m in weights.read_manifest()}
+    rdn = weights.ModelInfo(
+        id=OFFICIAL_RDN.id, name=OFFICIAL_RDN.name, path=Path(), quality=dict(OFFICIAL_RDN.quality)
+    )
+    photo = [manifest["edsr-baseline-liif"], rdn]
+    assert rdn.psnr() == 32.50 and rdn.relative_time > weights.MAX_DEFAULT_SLOWDOWN
+    assert weights.best_of(photo) is manifest["edsr-baseline-liif"]
+    assert weights.best_of([rdn, manifest["rdn-liif-ours"]]) is rdn  # same cost, better

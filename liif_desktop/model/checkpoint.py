@@ -51,6 +51,17 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"{path}: cannot be read as a PyTorch checkpoint: {exc}") from exc
 
 
+def read_checkpoint(path: str | Path) -> Any:
+    """Unpickle a checkpoint file safely (tensors and plain containers only), unvalidated.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, empty, truncated or corrupt file, or a pickle that would run code.
+    """
+    return _read(Path(path))
+
+
 def validate_checkpoint(obj: Any, path: Path | str = "<checkpoint>") -> dict[str, Any]:
     """Check the layout of a loaded checkpoint and return its ``model`` entry.
 
@@ -92,6 +103,29 @@ def _state_dict_problems(model: LIIF, sd: Mapping[str, Any]) -> list[str]:
     if mismatched:
         problems.append("shape mismatch " + "; ".join(mismatched[:4]))
     return problems
+
+
+def check_weights_fit(spec: Mapping[str, Any], path: Path | str = "<checkpoint>") -> None:
+    """Check that a validated ``model`` entry's weights fit the architecture its args name.
+
+    The model is built on the ``meta`` device, so no real tensor is allocated.
+
+    Raises
+    ------
+    CheckpointError
+        Unknown architecture, or missing, unexpected or mis-shaped weights (the first named).
+    """
+    try:
+        with torch.device("meta"):
+            model = build_liif(dict(spec["args"]))
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    problems = _state_dict_problems(model, spec["sd"])
+    if problems:
+        raise CheckpointError(
+            f"{path}: weights do not match the architecture in its args "
+            f"({spec['args'].get('encoder_spec', {}).get('name')!r}): " + "; ".join(problems)
+        )
 
 
 def model_from_spec(spec: Mapping[str, Any], path: Path | str = "<checkpoint>") -> LIIF:

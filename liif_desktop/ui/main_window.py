@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -34,6 +35,7 @@ from liif_desktop import appinfo
 from liif_desktop.export.imageio import ImageTooLarge
 from liif_desktop.model.device import describe_device, select_device
 from liif_desktop.model.liif import LIIF
+from liif_desktop.official import superseded_ids
 from liif_desktop.page_detect import looks_like_document
 from liif_desktop.render.precision import describe_precision
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
@@ -237,6 +239,10 @@ class MainWindow(QMainWindow):
         self.act_how.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         self._icon_actions.append((self.act_how, "help-circle-outline"))
         self.act_add_checkpoint = self._action(ADD_CHECKPOINT, self.add_checkpoint_dialog)
+        self.act_get_official = self._action(
+            "&Get the official LIIF-RDN…", self.get_official_model,
+            tip="Install the LIIF authors' rdn-liif.pth after downloading it",
+        )  # fmt: skip
         self.act_use_suggested = self._action(
             "Use the suggested &model", self.use_suggested_model, ["Ctrl+D"],
             tip="Switch to the model suggested for this image (e.g. Document for scanned pages)",
@@ -450,6 +456,26 @@ class MainWindow(QMainWindow):
         self.select_model(info.id)
         return info
 
+    def get_official_model(self) -> QDialog:
+        """Open the dialog that installs the authors' LIIF-RDN download."""
+        from liif_desktop.ui.official_dialog import OfficialModelDialog
+
+        dialog = OfficialModelDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.modelAdded.connect(self._on_official_dialog_model_added)
+        dialog.open()
+        return dialog
+
+    def _on_official_dialog_model_added(self, info: ModelInfo, is_official: bool) -> None:
+        superseded = superseded_ids() if is_official else set()
+        self._catalogue = [
+            m for m in self._catalogue if m.id != info.id and m.id not in superseded
+        ] + [info]
+        self._loaded.pop(info.id, None)
+        self._rebuild_model_menus()
+        self._rebuild_model_combo()
+        self.select_model(info.id)
+
     def add_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Add LIIF checkpoint", "", "Checkpoints (*.pth *.pt);;All files (*)"
@@ -485,6 +511,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.act_use_suggested)
         menu.addAction(self.act_add_checkpoint)
+        menu.addAction(self.act_get_official)
         menu.addSeparator()
         menu.addMenu(self.compare_menu)
         self.compare_menu.clear()
