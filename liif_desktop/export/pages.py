@@ -197,15 +197,22 @@ def _starts_like_pdf(path: Path) -> bool:
         return False
 
 
-def _looks_pageless(path: Path) -> bool:
-    """A PDF whose page tree says ``/Count 0`` (PDFium refuses those as malformed)."""
+def _mentions(path: Path, pattern: bytes) -> bool:
+    """Whether the first and last MiB of ``path`` match ``pattern``."""
     try:
         with path.open("rb") as f:
             head = f.read(1 << 20)
+            f.seek(max(0, path.stat().st_size - (1 << 20)))
+            tail = f.read()
     except OSError:
         return False
-    return re.search(rb"/Type\s*/Pages\b", head) is not None and (
-        re.search(rb"/Count\s+0\b", head) is not None
+    return re.search(pattern, head) is not None or re.search(pattern, tail) is not None
+
+
+def _looks_pageless(path: Path) -> bool:
+    """A PDF whose page tree says ``/Count 0`` (PDFium refuses those as malformed)."""
+    return _mentions(path, rb"/Type\s*/Pages\b") and _mentions(
+        path, rb"/Type\s*/Pages\s*/Kids\s*\[\s*\]|/Count\s+0\b"
     )
 
 
@@ -217,17 +224,20 @@ def _open_pdf(path: Path) -> PdfDocument:
     try:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
+        # PDFium keeps its last error globally and may not reset it on every failure, so
+        # the file's own words are checked too.
         code = getattr(exc, "err_code", None)
-        if code == pdfium_c.FPDF_ERR_PASSWORD:
-            reason = "the PDF is encrypted with a password; save an unprotected copy and open that"
-        elif code == pdfium_c.FPDF_ERR_SECURITY:
-            reason = "the PDF uses an unsupported security (encryption) scheme"
-        elif code == pdfium_c.FPDF_ERR_FORMAT and _looks_pageless(path):
+        if _looks_pageless(path):
             reason = "the PDF has no pages"
+        elif code == pdfium_c.FPDF_ERR_PASSWORD and _mentions(path, rb"/Encrypt\b"):
+            reason = "the PDF is encrypted with a password; save an unprotected copy and open that"
+        elif code == pdfium_c.FPDF_ERR_SECURITY and _mentions(path, rb"/Encrypt\b"):
+            reason = "the PDF uses an unsupported security (encryption) scheme"
         elif code == pdfium_c.FPDF_ERR_FILE:
             reason = "the file cannot be opened"
         else:
-            reason = f"the PDF is damaged or not a PDF ({exc})"
+            detail = re.search(r"PDFium: [^)]*", str(exc))
+            reason = f"the PDF is damaged or not a PDF ({detail[0] if detail else exc})"
         raise PdfError(f"{path}: {reason}") from exc
 
 
