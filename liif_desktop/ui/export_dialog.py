@@ -34,10 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from liif_desktop.export.imageio import ImageLoadError, LoadedImage, load_image
+from liif_desktop.export.imageio import ImageLoadError, LoadedImage
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix
 from liif_desktop.export.job import ExportProgress, ExportSettings, OutputSize, export_image
 from liif_desktop.export.naming import format_duration, format_scale
+from liif_desktop.export.pages import load_page
 from liif_desktop.export.safety import ExportError, OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.decoder import Cancelled
@@ -323,10 +324,12 @@ class ExportDialog(QDialog):
         model_loader: ModelLoader | None = None,
         settings: QSettings | None = None,
         precision: str = "auto",
+        page: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.precision = precision
         self.setWindowTitle("Export selection" if region else "Export image")
+        self.page = page  # of a PDF or multi-page TIFF (1-based), None for an image
         self.setModal(False)
         self.image_path = Path(image_path) if image_path is not None else None
         self.image = image
@@ -423,6 +426,8 @@ class ExportDialog(QDialog):
         if self._name_chosen:
             return
         stem = self.image_path.stem if self.image_path else "image"
+        if self.page is not None:
+            stem += f"_p{self.page}"
         if self.region is not None:
             stem += "_region"
         out = self.size_chooser.output_size().resolve(self._source_size())
@@ -493,13 +498,13 @@ class ExportDialog(QDialog):
     ) -> Callable[[CancelToken], Iterator[object]]:
         # Everything the worker needs is captured here, on the GUI thread.
         image_path, image, model_id = self.image_path, self.image, self.model_id
-        loader = self._load_model
+        loader, page = self._load_model, self.page or 1
 
         def job(token: CancelToken) -> Iterator[object]:
             model = loader(model_id)
             if token():
                 raise Cancelled
-            loaded = _matching_file(image_path, image)
+            loaded = _matching_file(image_path, image, page)
             yield from export_image(loaded, model, target, settings, should_stop=token)
 
         return job
@@ -561,11 +566,11 @@ class ExportDialog(QDialog):
         super().reject()
 
 
-def _matching_file(image_path: Path | None, image: np.ndarray) -> LoadedImage:
+def _matching_file(image_path: Path | None, image: np.ndarray, page: int = 1) -> LoadedImage:
     """The file's full data (metadata, alpha, 16 bits) if it still matches what is shown."""
     if image_path is not None:
         try:
-            loaded = load_image(image_path, allow_huge=True)
+            loaded = load_page(image_path, page, allow_huge=True)
         except ImageLoadError:
             loaded = None
         if loaded is not None and loaded.size == tuple(image.shape[:2]):
