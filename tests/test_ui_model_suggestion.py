@@ -58,10 +58,11 @@ def test_use_it_is_remembered_and_switches_from_then_on(
     assert win.open_path(SAMPLE_PAGE)
     win.suggestion_bar.use_button.click()
     assert win.model_id == "tiny-b" and win.suggestion_bar.isHidden()
+    assert win.statusBar().currentMessage().startswith("Now using the Document model")
     assert app_settings.store.value(ANSWER_KEY) == ALWAYS
     assert win.open_path(image_file)  # a photo: back to the photo model, no bar
     assert win.model_id == "tiny-a" and win.suggestion_bar.isHidden()
-    assert "switched to" in win.statusBar().currentMessage()
+    assert win.statusBar().currentMessage() == "Photo model on (your choice)"
     # A new window (next session) remembers the answer.
     again = _window(qtbot, tmp_path, app_settings)
     assert again.open_path(SAMPLE_PAGE)

@@ -127,11 +127,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         status = lambda text: self.statusBar().showMessage(text, 10_000)  # noqa: E731
         self.suggestions = ModelSuggestions(
-            self.suggestion_bar, self.settings.store, self.use_suggested_model, status
+            self.suggestion_bar, self.settings.store, self.use_suggested_model, status, self.canvas
         )
         self.pages = PageNavigator(self, self.canvas)
         self.pages.pageRequested.connect(self._on_pages_page_requested)
         self.copy_text = CopyText(self, self._ocr_request, status)
+        self._icon_actions += [
+            (self.pages.act_previous, "page-previous-outline"),
+            (self.pages.act_next, "page-next-outline"),
+            (self.copy_text.act_copy_text, "text-recognition"),
+        ]
         self.how_it_works = HowItWorksDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.how_it_works)
         self.how_it_works.hide()
@@ -140,6 +145,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_status_bar()
+        self.addToolBarBreak()  # its own row, shown only for documents with pages
         self.addToolBar(self.pages.toolbar)
         self.statusBar().insertPermanentWidget(0, self.pages.status_label)
         self._connect_canvas()

@@ -94,6 +94,8 @@ class ModelSuggestions(QObject):
         Switches to the suggested model (the window's ``use_suggested_model``).
     show_status
         Shows a status-bar message.
+    return_focus_to
+        Gets the keyboard focus when the bar is answered (the canvas, so PgDn goes on).
     """
 
     def __init__(
@@ -102,9 +104,12 @@ class ModelSuggestions(QObject):
         store: QSettings,
         use_suggested: Callable[[], bool],
         show_status: Callable[[str], None],
+        return_focus_to: QWidget | None = None,
     ) -> None:
         super().__init__(bar)
         self.bar = bar
+        self._focus = return_focus_to
+        self._suggested_kind = ""
         self.store = store
         self._use = use_suggested
         self._status = show_status
@@ -128,6 +133,7 @@ class ModelSuggestions(QObject):
         stays away for the rest of that document.
         """
         self._document = document
+        self._suggested_kind = "Document" if is_page else "photo"
         if suggested is None or current is None:
             self.bar.hide()
             return
@@ -135,11 +141,8 @@ class ModelSuggestions(QObject):
         kind = "a scanned page" if is_page else "a photo"
         if answer == ALWAYS:
             self.bar.hide()
-            if self._use():
-                self._status(
-                    f"This looks like {kind}: switched to {suggested.name}, as you chose "
-                    "(Model menu to change)"
-                )
+            if self._use():  # status-bar space is short: keep this line short
+                self._status(f"{self._suggested_kind.capitalize()} model on (your choice)")
             return
         if answer == NEVER or (document is not None and document in self._dismissed):
             self.bar.hide()
@@ -151,20 +154,26 @@ class ModelSuggestions(QObject):
         keep = "Keep the photo model" if is_page else f"Keep {current.name}"
         self.bar.offer(f"This looks like {kind} ({reason}) — {benefit}.", keep)
 
+    def _hide_bar(self) -> None:
+        self.bar.hide()
+        if self._focus is not None:
+            self._focus.setFocus()
+
     def _on_bar_use_clicked(self) -> None:
         self.store.setValue(ANSWER_KEY, ALWAYS)
-        self.bar.hide()
-        self._use()
+        self._hide_bar()
+        if self._use():
+            self._status(f"Now using the {self._suggested_kind} model (automatic from now on)")
 
     def _on_bar_keep_clicked(self) -> None:
         self.store.setValue(ANSWER_KEY, NEVER)
-        self.bar.hide()
-        self._status("Kept the current model; Model ▸ Use the suggested model (Ctrl+D) switches")
+        self._hide_bar()
+        self._status("Kept the current model (Ctrl+D switches)")
 
     def _on_bar_close_clicked(self) -> None:
         if self._document is not None:
             self._dismissed.add(self._document)
-        self.bar.hide()
+        self._hide_bar()
 
 
 __all__ = ["ALWAYS", "ANSWER_KEY", "ASK", "NEVER", "ModelSuggestions", "SuggestionBar"]
