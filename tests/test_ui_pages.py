@@ -149,3 +149,49 @@ def test_window_copy_text_needs_a_selection(
     assert window.copy_text.act_copy_text.isEnabled() == (find_tesseract() is not None)
     made = window._ocr_request()
     assert made is not None and made[0].region == (2, 2, 10, 8)
+
+
+@pytest.mark.parametrize("combine", [False, True])
+def test_export_dialog_exports_a_page_range(
+    qtbot: QtBot, tmp_path: Path, scan: Path, combine: bool
+) -> None:
+    from PySide6.QtCore import QSettings
+
+    from liif_desktop.export.pages import load_page, open_pages
+    from liif_desktop.ui.export_dialog import ExportDialog
+
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    shown = load_page(scan, 1)
+    dialog = ExportDialog(
+        None,
+        scan,
+        shown.rgb,
+        "tiny",
+        settings=store,
+        page=1,
+        page_count=3,
+        model_loader=lambda _id: make_tiny_model(),
+    )
+    qtbot.addWidget(dialog)
+    selector = dialog.page_selector
+    assert selector is not None and not selector.several  # this page by default
+    selector.mode_combo.setCurrentIndex(2)
+    selector.range_edit.setText("2-3")
+    selector.combine_check.setChecked(combine)
+    dialog.size_chooser.scale_spin.setValue(2.0)
+    dialog.output_edit.setText(str(tmp_path / "out" / ("scan_x2.pdf" if combine else "scan.png")))
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000) as blocker:
+        dialog.start()
+    written = blocker.args[0]
+    out = sorted(p.name for p in (tmp_path / "out").iterdir())
+    if combine:
+        assert out == ["scan_x2.pdf"] and written == tmp_path / "out" / "scan_x2.pdf"
+        document = open_pages(written)
+        assert document.count == 2
+        assert [document.load(i).size for i in (1, 2)] == [(2 * h, 2 * w) for h, w in SIZES[1:]]
+    else:
+        assert out == ["scan_p2.png", "scan_p3.png"]
+        for name, (h, w) in zip(out, SIZES[1:], strict=True):
+            with Image.open(tmp_path / "out" / name) as im:
+                assert im.size == (2 * w, 2 * h)
+    assert "2 pages written" in dialog.status_label.text() or combine

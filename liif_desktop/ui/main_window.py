@@ -719,6 +719,7 @@ class MainWindow(QMainWindow):
             model_loader=self._model_for_export,
             precision=self._export_precision(),
             page=self._image.page,
+            page_count=self._image.page_count,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.export_dialog = dialog
