@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=75, help="JPEG quality (75)")
     args = parser.parse_args(argv)
     pages = [
-        scanned_page(DOCUMENTS / f"{name}.png", args.reduce, args.quality)
-        for name in args.receipts
+        scanned_page(DOCUMENTS / f"{name}.png", args.reduce, args.quality) for name in args.receipts
     ]
     dpi = pages[0].width / RECEIPT_WIDTH_IN
     pages[0].save(args.out, save_all=True, append_images=pages[1:], resolution=dpi)

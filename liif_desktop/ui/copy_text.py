@@ -115,10 +115,10 @@ class CopyText(QObject):
             return
         if text:
             QGuiApplication.clipboard().setText(text)
-            words = len(text.split())
-            self._status(f"Copied {words} word(s) of text to the clipboard")
+            words = len(text.split())  # status-bar room is short beside the permanent labels
+            self._status(f"Copied {words} word{'s' if words != 1 else ''}")
         else:
-            self._status("No text was found in the selection")
+            self._status("No text found")
         self.finished.emit(text)
 
 
