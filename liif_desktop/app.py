@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {appinfo.VERSION}")
     p.add_argument("image", nargs="?", type=Path, help="image to open")
+    p.add_argument(
+        "--page", type=int, default=1, metavar="N", help="page of a PDF or multi-page TIFF (1)"
+    )
     p.add_argument("--zoom", type=_positive, help="zoom factor (4 = 400 %%)")
     p.add_argument("--center", type=_center, metavar="X,Y", help="image point to centre on")
     p.add_argument("--model", help="model id to use (see `python -m liif_desktop.weights list`)")
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.size is not None or scripted:
         window.resize(*(args.size or (1200, 800)))
     path = args.image if args.image is not None else sample_image_path()
-    if path is not None and not window.open_path(path):
+    if path is not None and not window.open_path(path, page=args.page):
         if scripted:
             print(f"liif-desktop: cannot open {path}", file=sys.stderr)
             window.close()

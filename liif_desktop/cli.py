@@ -25,12 +25,14 @@ from liif_desktop.export.batch import (
 )
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix, normalise_format
 from liif_desktop.export.job import ExportSettings, OutputSize
+from liif_desktop.export.multipage import multipage_format
 from liif_desktop.export.naming import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
     format_duration,
     validate_pattern,
 )
+from liif_desktop.export.page_items import expand_pages
 from liif_desktop.export.safety import OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.device import select_device
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Upscale images to any size with LIIF (Local Implicit Image Function).",
         epilog="Exit codes: 0 ok, 1 some files failed, 2 usage error.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="images, PDFs or folders")
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("-s", "--scale", type=_positive_float, help="scale factor, e.g. 2 or 3.5")
     size.add_argument(
@@ -145,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept images above the decompression-bomb pixel limit",
     )
+    parser.add_argument(
+        "--pages",
+        metavar="RANGE",
+        help="pages of PDFs and multi-page TIFFs, e.g. 2-4,7 or 5- (default: all); one "
+        "output per page ({page} in --pattern), or all in one file with -o OUT.pdf / OUT.tif",
+    )
     parser.add_argument("--tile", type=_positive_int, default=256, help=argparse.SUPPRESS)
     return parser
 
@@ -177,7 +185,8 @@ def _plan(args: argparse.Namespace) -> tuple[list[BatchItem], BatchSettings]:
     if not items:
         raise UsageError("no input images found in " + ", ".join(args.inputs))
     if not many:
-        if fmt is None and format_for_suffix(output.suffix) is None:
+        single_format = format_for_suffix(output.suffix) or multipage_format(output)
+        if fmt is None and single_format is None:
             suffixes = ", ".join(FORMAT_SUFFIXES.values())
             raise UsageError(
                 f"cannot tell the output format from {output} (use a suffix such as "
@@ -189,6 +198,10 @@ def _plan(args: argparse.Namespace) -> tuple[list[BatchItem], BatchSettings]:
         items = [BatchItem(items[0].source, target=output)]
     elif output.exists() and not output.is_dir():
         raise UsageError(f"{output} is a file; with several inputs -o must be a folder")
+    try:
+        items = expand_pages(items, args.pages)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     export = ExportSettings(
         size=_output_size(args),
         format=fmt,

@@ -189,6 +189,7 @@ def test_selection_export_opens_the_export_dialog_with_the_region(
     # the dialog shares the viewer's loaded model and precision
     assert kwargs["precision"] == "fp32"
     assert kwargs["model_loader"]("tiny-a") is window._loaded["tiny-a"]
+    assert kwargs["page"] is None and kwargs["page_count"] == 1
     assert isinstance(window.export_dialog, _RecordingDialog) and window.export_dialog.isVisible()
     window.export_dialog.close()
     window.act_export.trigger()

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from liif_desktop.export.imageio import IMAGE_SUFFIXES, ImageLoadError, ImageTooLarge, load_image
-from liif_desktop.export.job import ExportSettings, export_image
+from liif_desktop.export.imageio import ImageLoadError, ImageTooLarge, load_image
+from liif_desktop.export.job import ExportProgress, ExportSettings, export_image
+from liif_desktop.export.multipage import export_pages, multipage_format
 from liif_desktop.export.naming import DEFAULT_PATTERN, output_name, validate_pattern
+from liif_desktop.export.pages import INPUT_SUFFIXES, is_pdf, load_page, open_pages
 from liif_desktop.export.safety import ExportError, free_name
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
@@ -28,15 +30,22 @@ class BatchItem:
         Folder under the output folder to write to (keeps a recursive tree's layout).
     target
         A fixed output path (single-file exports); None: named by the batch's pattern.
+    pages
+        Pages (1-based) of a PDF or multi-page TIFF: one page per item, or several bound into
+        one multi-page ``target`` (``.pdf`` / ``.tif``). None: the file as a single image.
+    page_count
+        The source's page count (pads ``{page}`` in output names).
     """
 
     source: Path
     subfolder: Path = Path()
     target: Path | None = None
+    pages: tuple[int, ...] | None = None
+    page_count: int = 1
 
 
 def _looks_like_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    return path.suffix.lower() in INPUT_SUFFIXES and not path.name.startswith(".")
 
 
 def collect_inputs(paths: Iterable[str | Path], recursive: bool = False) -> list[BatchItem]:
@@ -183,12 +192,41 @@ def _namer(
         if item.target is not None:
             return item.target
         folder = settings.output_dir / item.subfolder
-        path = folder / output_name(settings.pattern, item.source, in_size, out_size, fmt)
+        page = item.pages[0] if item.pages is not None and len(item.pages) == 1 else None
+        name = output_name(
+            settings.pattern, item.source, in_size, out_size, fmt, page, item.page_count
+        )
+        path = folder / name
         if path.absolute() in produced:  # two inputs named alike: never overwrite our own
             path = free_name(path, produced)
         return path
 
     return name
+
+
+def _export_steps(
+    item: BatchItem,
+    model: LIIF,
+    settings: BatchSettings,
+    produced: set[Path],
+    should_stop: Callable[[], bool] | None,
+    protected: tuple[Path, ...],
+) -> Iterator[ExportProgress]:
+    """The export generator for one item (loading errors are raised here, not later)."""
+    pages, target = item.pages, item.target
+    if pages and target is not None and multipage_format(target):
+        if len(pages) > 1 or multipage_format(target) == "PDF":
+            source = open_pages(item.source)
+            return export_pages(
+                source, pages, model, target, settings.export, should_stop, protected,
+                settings.allow_huge,
+            )  # fmt: skip
+    if pages is not None or is_pdf(item.source):
+        image = load_page(item.source, pages[0] if pages else 1, settings.allow_huge)
+    else:
+        image = load_image(item.source, allow_huge=settings.allow_huge)
+    namer = _namer(item, settings, produced)
+    return export_image(image, model, namer, settings.export, should_stop, protected)
 
 
 def run_batch(
@@ -254,16 +292,8 @@ def run_batch(
             break
         yield event("file_started", index, source=item.source)
         try:
-            image = load_image(item.source, allow_huge=settings.allow_huge)
             last = None
-            for progress in export_image(
-                image,
-                model,
-                _namer(item, settings, produced),
-                settings.export,
-                should_stop,
-                protected,
-            ):
+            for progress in _export_steps(item, model, settings, produced, should_stop, protected):
                 last = progress
                 if progress.phase in ("render", "write"):
                     yield event(

@@ -3,7 +3,8 @@
 What is handled: EXIF orientation (applied to the pixels), ICC profile, DPI and EXIF (kept for
 writing back), alpha (returned separately), greyscale (flagged so it is written back as grey),
 16-bit PNG/TIFF (decoded at full precision), palette / CMYK / other modes (converted to RGB),
-multi-frame files (first frame, with a warning) and Pillow's decompression-bomb limit.
+multi-frame files (first frame with a warning, or a chosen frame: a page of a multi-page TIFF)
+and Pillow's decompression-bomb limit.
 
 Pillow decodes 16-bit RGB(A) to 8 bits. To keep all 16 bits the file is decoded twice through
 Pillow's own decoders: once unpacking the high bytes, once (with the byte order swapped) the low
@@ -76,6 +77,11 @@ class LoadedImage:
         Pillow's name of the file format (``'PNG'``), or None.
     warnings
         Things the user should know (conversions, dropped frames ...).
+    page, page_count
+        Which page of a multi-page file (PDF, multi-page TIFF) this is, 1-based, and how many
+        the file has; None and 1 for a single image.
+    source_note
+        How the pixels were obtained where that is not obvious (``'rendered at 150 dpi'``).
     """
 
     rgb: np.ndarray
@@ -89,6 +95,9 @@ class LoadedImage:
     exif: bytes | None = None
     format: str | None = None
     warnings: list[str] = field(default_factory=list)
+    page: int | None = None
+    page_count: int = 1
+    source_note: str = ""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -131,14 +140,16 @@ def _swapped_byte_order(rawmode: str) -> str | None:
     return None
 
 
-def _decode_with(path: Path, rawmode_for: dict[str, str]) -> np.ndarray:
+def _decode_with(path: Path, rawmode_for: dict[str, str], frame: int) -> np.ndarray:
     with Image.open(path) as im:
+        if frame:
+            im.seek(frame)
         im.tile = [_with_rawmode(t, rawmode_for.get(_rawmode_of(t) or "", "")) for t in im.tile]
         im.load()
         return np.asarray(im).copy()
 
 
-def _decode_rgb16(path: Path, tiles: list[Any]) -> np.ndarray | None:
+def _decode_rgb16(path: Path, tiles: list[Any], frame: int) -> np.ndarray | None:
     """Full 16-bit samples of an RGB(A) file Pillow would decode to 8 bits, or None."""
     raws = {_rawmode_of(t) for t in tiles}
     if None in raws:
@@ -147,8 +158,8 @@ def _decode_rgb16(path: Path, tiles: list[Any]) -> np.ndarray | None:
     if any(v is None for v in low.values()):
         return None
     try:
-        hi = _decode_with(path, {r: r for r in low})
-        lo = _decode_with(path, {r: v for r, v in low.items() if v})
+        hi = _decode_with(path, {r: r for r in low}, frame)
+        lo = _decode_with(path, {r: v for r, v in low.items() if v}, frame)
     except Exception:
         return None
     return (hi.astype(np.uint16) << 8) | lo.astype(np.uint16)
@@ -213,18 +224,18 @@ def _to_float(values: np.ndarray, bit_depth: int) -> np.ndarray:
 
 
 def _pixels(
-    im: Image.Image, tiles: list[Any], path: Path, warnings: list[str]
+    im: Image.Image, tiles: list[Any], path: Path, warnings: list[str], frame: int = 0
 ) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
-    """(colour (H, W, 3) float, alpha or None, bit depth, grey) of the first frame.
+    """(colour (H, W, 3) float, alpha or None, bit depth, grey) of the current frame.
 
     ``tiles`` are the image's decoder tiles as found on opening (reading metadata may have
-    loaded the pixels already).
+    loaded the pixels already); ``frame`` is the frame ``im`` is on.
     """
     mode = im.mode
     rawmodes = {_rawmode_of(t) for t in tiles}
     wide_rgb = mode in ("RGB", "RGBA") and any(r and ";16" in r for r in rawmodes)
     if wide_rgb:
-        samples = _decode_rgb16(path, tiles)
+        samples = _decode_rgb16(path, tiles, frame)
         if samples is not None and samples.ndim == 3 and samples.shape[2] in (3, 4):
             alpha = _to_float(samples[..., 3], 16) if samples.shape[2] == 4 else None
             return _to_float(samples[..., :3], 16), alpha, 16, False
@@ -269,7 +280,7 @@ def _cmyk_profile_dropped(im: Image.Image, icc: bytes | None, warnings: list[str
     return icc
 
 
-def load_image(path: str | Path, allow_huge: bool = False) -> LoadedImage:
+def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = None) -> LoadedImage:
     """Read an image file for upscaling.
 
     Parameters
@@ -278,6 +289,9 @@ def load_image(path: str | Path, allow_huge: bool = False) -> LoadedImage:
         The file.
     allow_huge
         Accept images above Pillow's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``).
+    frame
+        The frame (0-based) to read, e.g. a page of a multi-page TIFF. None: the first, with a
+        warning when the file has more.
 
     Returns
     -------
@@ -307,7 +321,7 @@ def load_image(path: str | Path, allow_huge: bool = False) -> LoadedImage:
         limit = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            return _load_unchecked(path, allow_huge, limit, warnings)
+            return _load_unchecked(path, allow_huge, limit, warnings, frame)
         except ImageLoadError:
             raise
         except MemoryError as exc:
@@ -332,13 +346,18 @@ def _amount(pixels: int) -> str:
 
 
 def _load_unchecked(
-    path: Path, allow_huge: bool, limit: int | None, warnings: list[str]
+    path: Path, allow_huge: bool, limit: int | None, warnings: list[str], frame: int | None
 ) -> LoadedImage:
     try:
         im = Image.open(path)
     except Image.UnidentifiedImageError as exc:
         raise ImageLoadError(f"{path}: not an image file (format not recognised)") from exc
     with im:
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        if frame is not None and not 0 <= frame < frames:
+            raise ImageLoadError(f"{path}: has {frames} page(s); there is no page {frame + 1}")
+        if frame:
+            im.seek(frame)
         tiles = list(im.tile)
         width, height = im.size
         if width < 1 or height < 1:
@@ -351,8 +370,7 @@ def _load_unchecked(
                 pixels,
                 limit,
             )
-        frames = int(getattr(im, "n_frames", 1) or 1)
-        if frames > 1:
+        if frames > 1 and frame is None:
             im.seek(0)
             warnings.append(f"the file has {frames} frames; only the first was used")
         original_mode = im.mode
@@ -360,7 +378,7 @@ def _load_unchecked(
         dpi = _dpi_of(im.info)
         exif, orientation = _exif_bytes(im, warnings)
         file_format = im.format
-        rgb, alpha, bit_depth, grey = _pixels(im, tiles, path, warnings)
+        rgb, alpha, bit_depth, grey = _pixels(im, tiles, path, warnings, frame or 0)
     if orientation != 1:
         rgb = _orient(rgb, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
@@ -381,4 +399,43 @@ def _load_unchecked(
     )
 
 
-__all__ = ["IMAGE_SUFFIXES", "ImageLoadError", "ImageTooLarge", "LoadedImage", "load_image"]
+def image_from_pil(
+    im: Image.Image,
+    path: Path | None = None,
+    dpi: tuple[float, float] | None = None,
+    file_format: str | None = None,
+) -> LoadedImage:
+    """Convert an in-memory Pillow image (e.g. a PDF page's pixels) as :func:`load_image` would.
+
+    Parameters
+    ----------
+    im
+        8-bit image in any mode Pillow can convert (``'L'``, ``'RGB'``, ``'RGBA'`` ...).
+    path
+        The file it came from (kept on the result, which protects it from being overwritten).
+    dpi, file_format
+        Metadata to carry on the result.
+    """
+    warnings: list[str] = []
+    rgb, alpha, bit_depth, grey = _pixels(im, [], path or Path(), warnings)
+    return LoadedImage(
+        rgb=np.ascontiguousarray(rgb, dtype=np.float32),
+        alpha=None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32),
+        path=path,
+        mode=im.mode,
+        bit_depth=bit_depth,
+        grey=grey,
+        dpi=dpi,
+        format=file_format,
+        warnings=warnings,
+    )
+
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageLoadError",
+    "ImageTooLarge",
+    "LoadedImage",
+    "image_from_pil",
+    "load_image",
+]

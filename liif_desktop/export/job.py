@@ -13,7 +13,7 @@ interpolation (Pillow, float precision) on the same output grid, tile by tile.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -291,6 +291,67 @@ def _allocate(out_size: tuple[int, int], channels: int, dtype: type) -> np.ndarr
         ) from exc
 
 
+def render_output(
+    image: LoadedImage,
+    model: LIIF,
+    settings: ExportSettings,
+    dtype: type[np.unsignedinteger] = np.uint8,
+    should_stop: Callable[[], bool] | None = None,
+    path: Path | None = None,
+    start: float | None = None,
+) -> Generator[ExportProgress, None, np.ndarray]:
+    """Render ``image`` (or ``settings.region``) into a new array, yielding progress.
+
+    Parameters
+    ----------
+    dtype
+        ``np.uint8`` or ``np.uint16`` samples.
+    path, start
+        The target named in the progress and the ``time.monotonic()`` the job started.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, C) with C = 1 (grey) or 3 (RGB), plus 1 for alpha (the generator's value).
+    """
+    start = time.monotonic() if start is None else start
+    plan = _plan(image.size, settings)
+    total = plan.out_size[0] * plan.out_size[1]
+    colour_channels = 1 if image.grey else 3
+    channels = colour_channels + (1 if image.alpha is not None else 0)
+    out = _allocate(plan.out_size, channels, dtype)
+    precision = resolve_precision(settings.precision, next(model.parameters()).device)
+    renderer = RegionRenderer(model, image.rgb, precision=precision)
+    alpha = None
+    if image.alpha is not None:
+        alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))
+    r0, c0 = plan.origin
+    render_start = time.monotonic()
+    done = 0
+    yield ExportProgress("render", 0, total, time.monotonic() - start, None, path, plan.out_size)
+    for rows, cols, rgb in _tiles(renderer, plan, settings.tile, should_stop):
+        block = out[rows[0] : rows[1], cols[0] : cols[1]]
+        colour = rgb @ _LUMA if image.grey else rgb
+        block[..., :colour_channels] = quantize(colour.reshape(*rgb.shape[:2], -1), dtype)
+        if alpha is not None:
+            grid_rows, grid_cols = (rows[0] + r0, rows[1] + r0), (cols[0] + c0, cols[1] + c0)
+            a = _alpha_tile(alpha, image.size, plan.full_size, grid_rows, grid_cols)
+            block[..., colour_channels] = quantize(a, dtype)
+        done += (rows[1] - rows[0]) * (cols[1] - cols[0])
+        spent = time.monotonic() - render_start
+        eta = spent * (total - done) / done if done else None
+        elapsed = time.monotonic() - start
+        yield ExportProgress("render", done, total, elapsed, eta, path, plan.out_size)
+    if should_stop is not None and should_stop():
+        raise Cancelled
+    return out
+
+
+def scaled_dpi(image: LoadedImage, settings: ExportSettings) -> tuple[float, float] | None:
+    """The output's DPI: the input's scaled with the enlargement (same physical size)."""
+    return _scaled_dpi(image, _plan(image.size, settings))
+
+
 def export_image(
     image: LoadedImage,
     model: LIIF,
@@ -346,39 +407,10 @@ def export_image(
     dtype = np.uint16 if image.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS else np.uint8
     if image.bit_depth == 16 and dtype == np.uint8:
         warnings.append(f"{fmt} holds 8 bits per sample: the 16-bit image was written as 8-bit")
-    colour_channels = 1 if image.grey else 3
-    channels = colour_channels + (1 if image.alpha is not None else 0)
 
     pending = PendingFile(path)
     try:
-        out = _allocate(plan.out_size, channels, dtype)
-        device = next(model.parameters()).device
-        precision = resolve_precision(settings.precision, device)
-        renderer = RegionRenderer(model, image.rgb, precision=precision)
-        alpha = None
-        if image.alpha is not None:
-            alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))
-        r0, c0 = plan.origin
-        render_start = time.monotonic()
-        done = 0
-        yield ExportProgress(
-            "render", 0, total, time.monotonic() - start, None, path, plan.out_size
-        )
-        for rows, cols, rgb in _tiles(renderer, plan, settings.tile, should_stop):
-            block = out[rows[0] : rows[1], cols[0] : cols[1]]
-            colour = rgb @ _LUMA if image.grey else rgb
-            block[..., :colour_channels] = quantize(colour.reshape(*rgb.shape[:2], -1), dtype)
-            if alpha is not None:
-                grid_rows, grid_cols = (rows[0] + r0, rows[1] + r0), (cols[0] + c0, cols[1] + c0)
-                a = _alpha_tile(alpha, image.size, plan.full_size, grid_rows, grid_cols)
-                block[..., colour_channels] = quantize(a, dtype)
-            done += (rows[1] - rows[0]) * (cols[1] - cols[0])
-            spent = time.monotonic() - render_start
-            eta = spent * (total - done) / done if done else None
-            elapsed = time.monotonic() - start
-            yield ExportProgress("render", done, total, elapsed, eta, path, plan.out_size)
-        if should_stop is not None and should_stop():
-            raise Cancelled
+        out = yield from render_output(image, model, settings, dtype, should_stop, path, start)
         yield ExportProgress("write", total, total, time.monotonic() - start, 0.0, path)
         try:
             warnings += imagewrite.write_image(
@@ -418,4 +450,6 @@ __all__ = [
     "choose_format",
     "export_image",
     "quantize",
+    "render_output",
+    "scaled_dpi",
 ]

@@ -14,6 +14,7 @@ PATTERN_FIELDS = {
     "width": "output width in pixels",
     "height": "output height in pixels",
     "format": "output format in lower case (png, jpeg, tiff, webp)",
+    "page": "page number of a PDF or multi-page TIFF (added as _pN when left out)",
 }
 DEFAULT_PATTERN = "{name}_x{scale}"
 
@@ -51,21 +52,29 @@ def output_name(
     in_size: tuple[int, int],
     out_size: tuple[int, int],
     fmt: str,
+    page: int | None = None,
+    page_count: int = 1,
 ) -> str:
     """The output file name (with the format's suffix) for ``source``.
 
-    ``in_size`` and ``out_size`` are (H, W).
+    ``in_size`` and ``out_size`` are (H, W). ``page`` (1-based) names one page of a multi-page
+    input, zero-padded to the digits of ``page_count`` so names sort in page order; when the
+    pattern has no ``{page}`` it is appended as ``_pN`` so pages never share a name.
     """
     validate_pattern(pattern)
+    page_text = "1" if page is None else f"{page:0{len(str(max(page_count, page)))}d}"
     stem = pattern.format(
         name=source.stem,
         scale=format_scale(in_size, out_size),
         width=out_size[1],
         height=out_size[0],
         format=fmt.lower(),
+        page=page_text,
     )
+    if page is not None and "{page}" not in pattern:
+        stem += f"_p{page_text}"
     stem = stem.strip().rstrip(".") or source.stem
-    return stem + FORMAT_SUFFIXES[fmt]
+    return stem + FORMAT_SUFFIXES.get(fmt, "." + fmt.lower())
 
 
 __all__ = ["DEFAULT_PATTERN", "PATTERN_FIELDS", "format_scale", "output_name", "validate_pattern"]

@@ -36,9 +36,10 @@ from liif_desktop.export.batch import (
     collect_inputs,
     run_batch,
 )
-from liif_desktop.export.imageio import IMAGE_SUFFIXES
 from liif_desktop.export.job import ExportSettings
 from liif_desktop.export.naming import DEFAULT_PATTERN, PATTERN_FIELDS, validate_pattern
+from liif_desktop.export.page_items import expand_pages
+from liif_desktop.export.pages import INPUT_SUFFIXES
 from liif_desktop.export.safety import OverwritePolicy
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.render.cancel import CancelToken
@@ -264,7 +265,7 @@ class BatchExportDialog(QDialog):
         self._row_of = {item.source.absolute(): i for i, item in enumerate(self.items)}
 
     def _on_add_files_clicked(self) -> None:
-        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        patterns = " ".join(f"*{s}" for s in sorted(INPUT_SUFFIXES))
         files, _ = QFileDialog.getOpenFileNames(
             self, "Add images", "", f"Images ({patterns});;All files (*)"
         )
@@ -356,7 +357,9 @@ class BatchExportDialog(QDialog):
             model = loader(model_id)
             if token():
                 raise Cancelled
-            yield from run_batch(items, model, settings, token)
+            # PDFs and multi-page TIFFs: every page is a unit of work (counted here, off the
+            # GUI thread; a file that cannot be counted is reported by the batch).
+            yield from run_batch(expand_pages(items), model, settings, token)
 
         return job
 

@@ -34,15 +34,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from liif_desktop.export.imageio import ImageLoadError, LoadedImage, load_image
+from liif_desktop.export.imageio import ImageLoadError, LoadedImage
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix
 from liif_desktop.export.job import ExportProgress, ExportSettings, OutputSize, export_image
+from liif_desktop.export.multipage import multipage_format
 from liif_desktop.export.naming import format_duration, format_scale
+from liif_desktop.export.page_exports import export_page_selection
+from liif_desktop.export.pages import load_page
 from liif_desktop.export.safety import ExportError, OverwritePolicy
 from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
 from liif_desktop.render.cancel import CancelToken
+from liif_desktop.ui.page_selector import PageSelector
 from liif_desktop.weights import WeightsError, default_model, load_model
 
 ORGANISATION = "LIIF Desktop"
@@ -323,10 +327,14 @@ class ExportDialog(QDialog):
         model_loader: ModelLoader | None = None,
         settings: QSettings | None = None,
         precision: str = "auto",
+        page: int | None = None,
+        page_count: int = 1,
     ) -> None:
         super().__init__(parent)
         self.precision = precision
         self.setWindowTitle("Export selection" if region else "Export image")
+        self.page = page  # of a PDF or multi-page TIFF (1-based), None for an image
+        self.page_count = page_count
         self.setModal(False)
         self.image_path = Path(image_path) if image_path is not None else None
         self.image = image
@@ -371,6 +379,10 @@ class ExportDialog(QDialog):
             self.policy_combo.addItem(label, policy.value)
         form = QFormLayout()
         form.addRow("Source", self.source_label)
+        self.page_selector: PageSelector | None = None
+        if self.page is not None and self.page_count > 1 and self.region is None:
+            self.page_selector = PageSelector(self.page, self.page_count, self)
+            form.addRow("Pages", self.page_selector)
         form.addRow("Output size", self.size_chooser)
         form.addRow("", self.result_label)
         form.addRow("Format", self.format_chooser)
@@ -423,6 +435,8 @@ class ExportDialog(QDialog):
         if self._name_chosen:
             return
         stem = self.image_path.stem if self.image_path else "image"
+        if self.page is not None:
+            stem += f"_p{self.page}"
         if self.region is not None:
             stem += "_region"
         out = self.size_chooser.output_size().resolve(self._source_size())
@@ -470,7 +484,18 @@ class ExportDialog(QDialog):
             return
         target = Path(text).expanduser()
         suffix = FORMAT_SUFFIXES[self.format_chooser.format()]
-        if format_for_suffix(target.suffix) != self.format_chooser.format():
+        selector, pages = self.page_selector, None
+        if selector is not None and selector.several:
+            try:
+                pages = selector.pages()
+            except ValueError as exc:
+                self.status_label.setText(f"Cannot export: {exc}.")
+                return
+        combine = selector is not None and pages is not None and selector.combine
+        if combine and multipage_format(target) is None:
+            target = target.with_suffix(".tif")
+            self.output_edit.setText(str(target))
+        elif not combine and format_for_suffix(target.suffix) != self.format_chooser.format():
             target = target.with_name(target.name + suffix)
             self.output_edit.setText(str(target))
         settings = ExportSettings(
@@ -482,24 +507,33 @@ class ExportDialog(QDialog):
             region=self.region,
         )
         self.save_settings()
-        job = self._make_job(target, settings)
+        job = self._make_job(target, settings, pages, combine)
         self._written = None
         self._set_running(True)
         self.status_label.setText("Loading the model…")
         self.runner.start(job)
 
     def _make_job(
-        self, target: Path, settings: ExportSettings
+        self,
+        target: Path,
+        settings: ExportSettings,
+        pages: list[int] | None = None,
+        combine: bool = False,
     ) -> Callable[[CancelToken], Iterator[object]]:
         # Everything the worker needs is captured here, on the GUI thread.
         image_path, image, model_id = self.image_path, self.image, self.model_id
-        loader = self._load_model
+        loader, page, count = self._load_model, self.page or 1, self.page_count
 
         def job(token: CancelToken) -> Iterator[object]:
             model = loader(model_id)
             if token():
                 raise Cancelled
-            loaded = _matching_file(image_path, image)
+            if pages is not None and image_path is not None:  # several pages
+                yield from export_page_selection(
+                    image_path, pages, count, model, target, settings, combine, token
+                )
+                return
+            loaded = _matching_file(image_path, image, page)
             yield from export_image(loaded, model, target, settings, should_stop=token)
 
         return job
@@ -561,11 +595,11 @@ class ExportDialog(QDialog):
         super().reject()
 
 
-def _matching_file(image_path: Path | None, image: np.ndarray) -> LoadedImage:
+def _matching_file(image_path: Path | None, image: np.ndarray, page: int = 1) -> LoadedImage:
     """The file's full data (metadata, alpha, 16 bits) if it still matches what is shown."""
     if image_path is not None:
         try:
-            loaded = load_image(image_path, allow_huge=True)
+            loaded = load_page(image_path, page, allow_huge=True)
         except ImageLoadError:
             loaded = None
         if loaded is not None and loaded.size == tuple(image.shape[:2]):

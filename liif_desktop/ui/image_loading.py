@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
-from liif_desktop.export.imageio import load_image
+from liif_desktop.export.pages import open_pages
 
 
 @dataclass(frozen=True)
@@ -19,16 +19,25 @@ class ViewerImage:
     ----------
     warnings
         Things the reader wants the user to know (conversions, dropped alpha …).
+    page, page_count
+        The page shown (1-based) of a PDF or multi-page TIFF, and how many it has; None and 1
+        for a single image.
+    source_note
+        How a PDF page's pixels were obtained (its embedded scan, or rendered at some DPI).
     """
 
     rgb: np.ndarray
     path: Path | None
     name: str
     warnings: tuple[str, ...] = ()
+    page: int | None = None
+    page_count: int = 1
+    source_note: str = ""
 
 
-def load_image_file(path: str | Path, allow_huge: bool = False) -> ViewerImage:
-    """Read an image file with the export layer's reader (EXIF orientation applied).
+def load_image_file(path: str | Path, allow_huge: bool = False, page: int = 1) -> ViewerImage:
+    """Read an image file (or one page of a PDF / multi-page TIFF) with the export layer's
+    reader (EXIF orientation applied). Only that page is decoded.
 
     Raises
     ------
@@ -36,9 +45,17 @@ def load_image_file(path: str | Path, allow_huge: bool = False) -> ViewerImage:
         When the file cannot be read as an image (``ImageTooLarge`` when it exceeds the
         decompression-bomb limit and ``allow_huge`` is False).
     """
-    loaded = load_image(Path(path), allow_huge=allow_huge)
+    loaded = open_pages(path).load(page, allow_huge=allow_huge)
     rgb = np.ascontiguousarray(loaded.rgb, dtype=np.float32)
-    return ViewerImage(rgb, Path(path), Path(path).name, tuple(loaded.warnings))
+    return ViewerImage(
+        rgb,
+        Path(path),
+        Path(path).name,
+        tuple(loaded.warnings),
+        loaded.page,
+        loaded.page_count,
+        loaded.source_note,
+    )
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:

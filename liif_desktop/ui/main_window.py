@@ -28,20 +28,25 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from liif_desktop import appinfo
 from liif_desktop.export.imageio import ImageTooLarge
+from liif_desktop.export.region_text import OcrRequest
 from liif_desktop.model.device import describe_device, select_device
 from liif_desktop.model.liif import LIIF
 from liif_desktop.official import superseded_ids
 from liif_desktop.page_detect import looks_like_document
 from liif_desktop.render.precision import describe_precision
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
+from liif_desktop.ui.copy_text import CopyText
 from liif_desktop.ui.how_it_works import HowItWorksDock
 from liif_desktop.ui.icons import themed_icon
 from liif_desktop.ui.image_loading import ViewerImage, load_image_file, qimage_to_array
+from liif_desktop.ui.model_suggestion import ModelSuggestions, SuggestionBar
+from liif_desktop.ui.page_navigation import PageNavigator
 from liif_desktop.ui.resources import image_file_filter, sample_image_path
 from liif_desktop.ui.settings import AppSettings, ViewerSettings
 from liif_desktop.ui.settings_dialog import SettingsDialog
@@ -114,7 +119,26 @@ class MainWindow(QMainWindow):
             precision=viewer.precision,
         )
         self.canvas.wheel_zooms = viewer.wheel_zooms
-        self.setCentralWidget(self.canvas)
+        self.suggestion_bar = SuggestionBar(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.suggestion_bar)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+        status = lambda text: self.statusBar().showMessage(text, 10_000)  # noqa: E731
+        self.suggestions = ModelSuggestions(
+            self.suggestion_bar, self.settings.store, self.use_suggested_model, status, self.canvas
+        )
+        self.pages = PageNavigator(self, self.canvas)
+        self.pages.pageRequested.connect(self._on_pages_page_requested)
+        self.copy_text = CopyText(self, self._ocr_request, status)
+        self._icon_actions += [
+            (self.pages.act_previous, "page-previous-outline"),
+            (self.pages.act_next, "page-next-outline"),
+            (self.copy_text.act_copy_text, "text-recognition"),
+        ]
         self.how_it_works = HowItWorksDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.how_it_works)
         self.how_it_works.hide()
@@ -123,6 +147,9 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_status_bar()
+        self.addToolBarBreak()  # its own row, shown only for documents with pages
+        self.addToolBar(self.pages.toolbar)
+        self.statusBar().insertPermanentWidget(0, self.pages.status_label)
         self._connect_canvas()
         self._refresh_icons()
         self._update_enabled()
@@ -276,12 +303,19 @@ class MainWindow(QMainWindow):
         view.addAction(self.act_compare)
         view.addAction(self.act_split)
         view.addSeparator()
+        view.addAction(self.pages.act_previous)
+        view.addAction(self.pages.act_next)
+        view.addSeparator()
         view.addAction(self.act_how)
 
         select = bar.addMenu("&Selection")
         for a in (self.act_select, self.act_zoom_selection, self.act_export_selection):
             select.addAction(a)
         select.addAction(self.act_clear_selection)
+        select.addSeparator()
+        select.addAction(self.copy_text.act_copy_text)
+        select.addAction(self.copy_text.act_missing)
+        select.setToolTipsVisible(True)
 
         self.model_menu = bar.addMenu("&Model")
         self.compare_menu = QMenu("Compare &against", self)
@@ -547,11 +581,12 @@ class MainWindow(QMainWindow):
     def image(self) -> ViewerImage | None:
         return self._image
 
-    def open_path(self, path: str | Path) -> bool:
-        """Open an image file; False (with a message) when it cannot be read."""
+    def open_path(self, path: str | Path, page: int = 1) -> bool:
+        """Open an image file (``page`` of a PDF or multi-page TIFF); False (with a message)
+        when it cannot be read."""
         try:
             try:
-                image = load_image_file(path)
+                image = load_image_file(path, page=page)
             except ImageTooLarge as exc:
                 answer = QMessageBox.question(
                     self,
@@ -560,7 +595,7 @@ class MainWindow(QMainWindow):
                 )
                 if answer != QMessageBox.StandardButton.Yes:
                     return False
-                image = load_image_file(path, allow_huge=True)
+                image = load_image_file(path, allow_huge=True, page=page)
         except Exception as exc:
             self.show_error("Cannot open image", f"{path}:\n{exc}")
             return False
@@ -571,13 +606,27 @@ class MainWindow(QMainWindow):
 
     def show_image(self, image: ViewerImage) -> None:
         """Show an image already in memory."""
+        self.pages.leaving()
         self._image = image
         self.canvas.set_image(f"{image.name}#{next(_image_ids)}", image.rgb)
+        self.pages.image_shown(image)
         h, w = image.rgb.shape[:2]
         self.size_label.setText(f"{w} × {h} px")
+        self.size_label.setToolTip(image.source_note)
         self.setWindowTitle(f"{image.name} — {appinfo.APP_NAME}")
         self._update_enabled()
         self._suggest_model(image)
+
+    def _on_pages_page_requested(self, page: int) -> None:
+        if self._image is not None and self._image.path is not None:
+            self.open_path(self._image.path, page=page)
+
+    def _ocr_request(self) -> tuple[OcrRequest, LIIF | None] | None:
+        region = self.canvas.selection_region()
+        if self._image is None or region is None:
+            return None
+        model = self._loaded.get(self._model_id) if self._model_id is not None else None
+        return OcrRequest(self._image.rgb, region, self.canvas.zoom), model
 
     def _suggest_model(self, image: ViewerImage) -> None:
         """Suggest the Document model for pages (and a photo model for photos).
@@ -596,13 +645,9 @@ class MainWindow(QMainWindow):
         else:
             self.suggested_model_id = best.id
         self.act_use_suggested.setEnabled(self.suggested_model_id is not None)
-        if self.suggested_model_id is not None and best is not None:
-            kind = "a scanned page" if is_page else "a photo"
-            self.statusBar().showMessage(
-                f"This looks like {kind} ({reason}). Suggested model: {best.name} "
-                f"({best.quality_label()}) — Model ▸ Use the suggested model (Ctrl+D)",
-                15000,
-            )
+        suggested = best if self.suggested_model_id is not None else None
+        document = str(image.path) if image.path is not None else None
+        self.suggestions.offer(is_page, reason, suggested, current, document)
 
     def use_suggested_model(self) -> bool:
         """Switch to the model suggested for the current image, if any."""
@@ -700,6 +745,8 @@ class MainWindow(QMainWindow):
             settings=self.settings.store,
             model_loader=self._model_for_export,
             precision=self._export_precision(),
+            page=self._image.page,
+            page_count=self._image.page_count,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.export_dialog = dialog
@@ -832,6 +879,7 @@ class MainWindow(QMainWindow):
         self.act_zoom_selection.setEnabled(has_selection)
         self.act_export_selection.setEnabled(has_selection)
         self.act_clear_selection.setEnabled(has_selection)
+        self.copy_text.set_selection_present(has_selection)
 
     def show_error(self, title: str, text: str) -> None:
         """A plain, non-blocking warning box (kept in :attr:`last_message_box`)."""

@@ -26,6 +26,6 @@ def app_icon() -> QIcon:
 
 
 def image_file_filter() -> str:
-    """Name filter for the open dialog: the image types the app is associated with."""
+    """Name filter for the open dialog: the image types the app is associated with, PDF."""
     patterns = " ".join(f"*{ext}" for ext in appinfo.IMAGE_TYPES)
-    return f"Images ({patterns});;All files (*)"
+    return f"Images and PDFs ({patterns} *.pdf);;PDF documents (*.pdf);;All files (*)"
