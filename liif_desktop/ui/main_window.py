@@ -43,6 +43,8 @@ from liif_desktop.ui.image_loading import ViewerImage, load_image_file, qimage_t
 from liif_desktop.ui.resources import image_file_filter, sample_image_path
 from liif_desktop.ui.settings import AppSettings, ViewerSettings
 from liif_desktop.ui.settings_dialog import SettingsDialog
+from liif_desktop.ui.shortcuts import unique_sequences
+from liif_desktop.ui.window_geometry import keep_on_screen
 from liif_desktop.ui.zoom_box import ZoomBox, format_zoom
 from liif_desktop.weights import (
     ModelInfo,
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state)
+            keep_on_screen(self)
 
         wanted = self.settings.model_id()
         ids = [m.id for m in self._catalogue]
@@ -155,7 +158,7 @@ class MainWindow(QMainWindow):
     ) -> QAction:
         action = QAction(text, self)
         if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(unique_sequences(shortcuts))
         action.setCheckable(checkable)
         if tip:
             action.setStatusTip(tip)
@@ -314,7 +317,12 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addWidget(QLabel(" Model: ", tb))
         self.model_combo = QComboBox(tb)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Long model labels would push the combo into the toolbar's overflow at 150 % scale;
+        # the popup still shows them in full.
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_combo.setMinimumContentsLength(22)
         self.model_combo.setToolTip("Model used to refine the view (measured quality shown)")
         tb.addWidget(self.model_combo)
         self._rebuild_model_combo()
@@ -324,6 +332,7 @@ class MainWindow(QMainWindow):
         self.zoom_box.zoomRequested.connect(lambda z: self.canvas.set_zoom(z))
         self.zoom_box.fitWindowRequested.connect(self.canvas.fit_window)
         self.zoom_box.fitWidthRequested.connect(self.canvas.fit_width)
+        self.zoom_box.entered.connect(lambda: self.canvas.setFocus())
         self.zoom_box.invalidEntered.connect(
             lambda t: self.statusBar().showMessage(f"Not a zoom level: {t!r}", 4000)
         )
