@@ -18,10 +18,7 @@ FIRST_START_KEY = "app/first_start_shown"
 SAMPLE_FOCUS = (205.0, 655.0)
 """Image point of the sample page to centre on: its four rows of small digits."""
 SAMPLE_ZOOM = 4.0
-MESSAGE = (
-    "Left of the divider: the image enlarged 4× by bicubic interpolation. Right: LIIF. Drag the "
-    "divider to compare; S leaves split view; F1 explains how it works."
-)
+MESSAGE = "Left bicubic, right LIIF: drag the divider (S: split off, F1: how it works)"
 
 
 def is_first_start(store: QSettings) -> bool:

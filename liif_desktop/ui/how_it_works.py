@@ -142,7 +142,7 @@ you see a bicubic placeholder (press <b>C</b> or <b>S</b> to compare the two).</
 height="{FIGURE_SIZE[1]}"></p>
 <p><b>What is learned.</b> The encoder and the MLP were trained on pairs of sharp images and
 copies of them made small (DIV2K photos for the official model; synthetic scanned pages for
-the Document model). From millions of such examples they learned what a sharp edge, a letter
+the Document model). From many such examples they learned what a sharp edge, a letter
 stroke or a texture usually looks like when all that is left of it is a few blurred pixels.</p>
 <p><b>What is invented.</b> Structure at the input's own resolution is in your picture. Detail
 finer than its pixels is not: it is <i>inferred</i> from what the model learned — usually

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QEvent, Qt, qVersion
+from PySide6.QtCore import QEvent, Qt, QTimer, qVersion
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
             if state is not None:
                 self.restoreState(state)
             keep_on_screen(self)
+            # Again once shown, when the window manager's frame is known.
+            QTimer.singleShot(500, self, lambda: keep_on_screen(self))
 
         wanted = self.settings.model_id()
         ids = [m.id for m in self._catalogue]

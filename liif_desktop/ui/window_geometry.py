@@ -6,6 +6,9 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
+UNKNOWN_FRAME = (8, 40)
+"""(side/bottom, top) frame allowance in pixels for a window not yet decorated."""
+
 
 def clamp_rect(rect: QRect, available: QRect) -> QRect:
     """``rect`` shrunk to fit ``available`` and moved inside it (its size kept when it fits)."""
@@ -29,7 +32,11 @@ def keep_on_screen(window: QWidget) -> None:
         return
     frame = window.frameGeometry()
     inner = window.geometry()
-    # Frame sizes are known only once the window manager has decorated the window.
+    if frame == inner and not window.isVisible():
+        # The window manager adds its frame only once the window is shown: leave room for a
+        # typical one, so that the title bar and the status bar both stay on screen.
+        side, top = UNKNOWN_FRAME
+        frame = inner.adjusted(-side, -top, side, side)
     extra_w = max(0, frame.width() - inner.width())
     extra_h = max(0, frame.height() - inner.height())
     target = clamp_rect(frame, screen.availableGeometry())
