@@ -150,3 +150,11 @@ def test_a_stop_signal_exits_128_plus_its_number_and_leaves_no_partial_file(
     assert cli.main([*argv, "--model", str(checkpoint)]) == code
     assert list(out.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) is before  # handlers restored
+
+
+def test_batch_eta_is_never_below_the_current_files() -> None:
+    assert batch.batch_eta(4.0, 0.8, 16.0) == 16.0  # "0:16 for this file, 0:04 for all" no more
+    assert batch.batch_eta(4.0, 0.5, 1.0) == pytest.approx(4.0)
+    assert batch.batch_eta(4.0, 0.5, None) == pytest.approx(4.0)
+    assert batch.batch_eta(0.0, 0.0, 3.0) == 3.0
+    assert batch.batch_eta(0.0, 0.0, None) is None
