@@ -46,7 +46,7 @@ def venv_python(venv: Path, system: str | None = None) -> Path:
 
 
 def torch_attempts(
-    kind: str, system: str | None = None, cpu_index: str = TORCH_CPU_INDEX
+    kind: str, system: str | None = None, cpu_index: str | None = None
 ) -> list[list[str]]:
     """``pip install`` arguments for torch, in the order to try them.
 
@@ -57,7 +57,8 @@ def torch_attempts(
     system
         ``platform.system()`` of the target (default: this one).
     cpu_index
-        The PyTorch CPU wheel index (a mirror may replace it: ``TORCH_CPU_INDEX``).
+        The PyTorch CPU wheel index (default: ``TORCH_CPU_INDEX`` from the environment, a
+        mirror of it, else :data:`TORCH_CPU_INDEX`).
 
     Returns
     -------
@@ -69,7 +70,8 @@ def torch_attempts(
         raise ValueError(f"--torch must be cpu or cuda, not {kind!r}")
     pin = f"torch=={TORCH_VERSION}"
     if kind == "cpu" and (system or platform.system()) == "Linux":
-        return [["--index-url", cpu_index, pin], [pin]]
+        index = cpu_index or os.environ.get("TORCH_CPU_INDEX") or TORCH_CPU_INDEX
+        return [["--index-url", index, pin], [pin]]
     return [[pin]]
 
 
@@ -132,7 +134,7 @@ def create_venv(venv: Path) -> Path:
 
 
 def install_torch(py: Path, kind: str) -> None:
-    attempts = torch_attempts(kind, cpu_index=os.environ.get("TORCH_CPU_INDEX", TORCH_CPU_INDEX))
+    attempts = torch_attempts(kind)
     for i, args in enumerate(attempts):
         if i > 0:
             _warn(
