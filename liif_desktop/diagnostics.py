@@ -11,16 +11,15 @@ import logging.handlers
 import os
 import platform
 import sys
-from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
 from liif_desktop import __version__
+from liif_desktop.cpuinfo import SPEED_FLAGS, cpu_flags, cpu_model
 
 LOG_NAME = "liif-desktop.log"
 LOG_BYTES = 1 << 20
 LOG_BACKUPS = 3
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "neon", "asimd")
 PACKAGES = ("torch", "numpy", "pillow", "PySide6-Essentials", "PySide6", "qtawesome")
 log = logging.getLogger("liif_desktop")
 
@@ -73,29 +72,6 @@ def current_log_file() -> Path | None:
     return None
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "Hardware")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def cpu_flags(wanted: Iterable[str] = CPU_FLAGS) -> list[str]:
-    """The listed flags this CPU has (Linux: from /proc/cpuinfo; elsewhere: empty)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            have = set(line.split(":", 1)[1].split())
-            return [f for f in wanted if f in have]
-    return []
-
-
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -118,10 +94,10 @@ def system_info(details: dict[str, str] | None = None) -> str:
         if version and key not in seen:
             seen.add(key)
             lines.append(f"{package} {version}")
-    flags = cpu_flags()
+    flags = [name for name, present in cpu_flags().items() if present]
     lines.append(f"CPU {cpu_model()}, {os.cpu_count()} logical cores")
     lines.append(
-        "CPU flags " + (" ".join(flags) if flags else "(none of " + ", ".join(CPU_FLAGS) + ")")
+        "CPU flags " + (" ".join(flags) if flags else "(none of " + ", ".join(SPEED_FLAGS) + ")")
     )
     for key, value in (details or {}).items():
         lines.append(f"{key}: {value}")
