@@ -113,3 +113,8 @@ def test_print_torch_args_without_a_venv() -> None:
     )
     assert done.returncode == 0
     assert f"torch=={setup_script.TORCH_VERSION}" in done.stdout
+
+
+def test_venv_interpreter_per_system(tmp_path: Path) -> None:
+    assert setup_script.venv_python(tmp_path, "Windows") == tmp_path / "Scripts" / "python.exe"
+    assert setup_script.venv_python(tmp_path, "Linux") == tmp_path / "bin" / "python"
