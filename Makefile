@@ -1,29 +1,20 @@
 # LIIF Desktop — set-up, run, test. `make run` and `make test` each set everything up first.
+# The set-up itself is scripts/setup.py (standard library only; Windows runs the same script):
+# a CPU build of torch by default (on Linux from the PyTorch CPU index, falling back to the
+# package index with a warning), `make setup TORCH=cuda` for the CUDA build; each step reruns
+# only when its inputs changed (pyproject.toml, TORCH, the weights files).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
-# torch is pinned to a CPU build: a looser pin pulls a multi-GB CUDA build on Linux.
-TORCH  ?= torch==2.13.0
-TORCH_INDEX ?=
+TORCH  ?= cpu
 
 .PHONY: setup run test test-slow lint format typecheck bench clean-venv
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[gui,dev]" "$(TORCH)"
-	touch $(STAMP)
-
-weights/edsr-baseline-liif.pth: weights/manifest.json | $(STAMP)
-	$(PY) -m liif_desktop.weights fetch
-
-setup: $(STAMP) weights/edsr-baseline-liif.pth
-	@$(PY) -m liif_desktop.weights fetch >/dev/null
+setup:
+	@LIIF_VENV=$(VENV) $(PYTHON) scripts/setup.py setup --torch $(TORCH)
 
 run: setup
-	$(VENV)/bin/liif-desktop $(ARGS)
+	$(PY) -m liif_desktop.app $(ARGS)
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

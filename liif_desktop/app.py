@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("liif-desktop")  # matches the .desktop entry (Wayland icon)
 
     scripted = args.screenshot is not None
+    if not scripted:
+        from liif_desktop.diagnostics import start_logging
+
+        start_logging()
     window = MainWindow(remember=not scripted)
     if args.model is not None:
         known = [m.id for m in window.models]
@@ -121,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         window.act_compare.setChecked(True)
     elif args.compare == "split":
         window.act_split.setChecked(True)
+    if not scripted and args.image is None and args.zoom is None and args.compare == "off":
+        from liif_desktop.ui.first_screen import maybe_show_first_screen
+
+        maybe_show_first_screen(window)
     if scripted:
         from liif_desktop.ui.scripted import ScreenshotJob
 

@@ -1,7 +1,8 @@
 """``liif-upscale``: upscale image files from the command line (no Qt).
 
-Exit codes: 0 everything written (or skipped as asked), 1 some files failed (or the run was
-cancelled), 2 usage error (bad arguments, unknown model, no inputs).
+The rules all options follow (units of work, ``-o``, output, precision, exit codes) are in
+:data:`liif_desktop.cli_rules.RULES`. torch is imported only once the arguments are read, so
+``--help`` and ``--version`` answer at once.
 """
 
 from __future__ import annotations
@@ -13,39 +14,32 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from liif_desktop.export.batch import (
-    BatchEvent,
-    BatchItem,
-    BatchSettings,
-    BatchSummary,
-    collect_inputs,
-    run_batch,
+from liif_desktop import __version__
+from liif_desktop.cli_rules import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RULES,
+    exit_code_for,
+    stop_on_signals,
 )
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix, normalise_format
-from liif_desktop.export.job import ExportSettings, OutputSize
-from liif_desktop.export.multipage import multipage_format
 from liif_desktop.export.naming import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
     format_duration,
     validate_pattern,
 )
-from liif_desktop.export.page_items import expand_pages
 from liif_desktop.export.safety import OverwritePolicy
-from liif_desktop.model.checkpoint import CheckpointError
-from liif_desktop.model.device import select_device
-from liif_desktop.model.liif import LIIF
-from liif_desktop.weights import (
-    ModelNotInstalled,
-    WeightsError,
-    default_model,
-    find_model,
-    load_model,
-)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:  # torch is imported only after the arguments are read
+    from liif_desktop.export.batch import BatchEvent, BatchItem, BatchSettings, BatchSummary
+    from liif_desktop.export.job import OutputSize
+    from liif_desktop.model.liif import LIIF
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 
 class UsageError(Exception):
@@ -60,16 +54,18 @@ class MissingModel(UsageError):
     show_usage = False
 
 
-def _size_arg(text: str) -> tuple[int, int]:
-    parts = text.lower().replace("×", "x").split("x")
+def _size_arg(text: str) -> tuple[int, int, bool]:
+    """``'1000x700'`` → (1000, 700, True): fit inside; ``'1000x700!'`` → exactly (ImageMagick)."""
+    exact = text.endswith("!")
+    parts = text.removesuffix("!").lower().replace("×", "x").split("x")
     try:
         width, height = (int(p) for p in parts)
     except ValueError:
-        msg = f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}"
+        msg = f"expected WIDTHxHEIGHT such as 1920x1080 (or 1920x1080! for exactly), got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
     if width < 1 or height < 1:
         raise argparse.ArgumentTypeError(f"the size must be positive, got {text!r}")
-    return width, height
+    return width, height, not exact
 
 
 def _positive_float(text: str) -> float:
@@ -98,13 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liif-upscale",
         description="Upscale images to any size with LIIF (Local Implicit Image Function).",
-        epilog="Exit codes: 0 ok, 1 some files failed, 2 usage error.",
+        epilog=RULES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="images, PDFs or folders")
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("-s", "--scale", type=_positive_float, help="scale factor, e.g. 2 or 3.5")
     size.add_argument(
-        "--size", type=_size_arg, metavar="WxH", help="fit inside WxH, keeping the aspect ratio"
+        "--size",
+        type=_size_arg,
+        metavar="WxH[!]",
+        help="fit inside WxH keeping the aspect ratio; WxH! for exactly WxH (x and y scales "
+        "may then differ)",
     )
     size.add_argument("--width", type=_positive_int, metavar="W", help="output width")
     size.add_argument("--height", type=_positive_int, metavar="H", help="output height")
@@ -112,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="output file for a single input; output folder for several inputs or -r",
+        help="output file for one unit of work; a folder for several (see the rules below)",
     )
     parser.add_argument("--model", help="model id or checkpoint path (default: best available)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
@@ -158,15 +160,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _output_size(args: argparse.Namespace) -> OutputSize:
+    from liif_desktop.export.job import OutputSize
+
     if args.scale is not None:
         return OutputSize(scale=args.scale)
     if args.size is not None:
-        return OutputSize(width=args.size[0], height=args.size[1], keep_aspect=True)
+        width, height, fit = args.size
+        return OutputSize(width=width, height=height, keep_aspect=fit)
     return OutputSize(width=args.width, height=args.height)
+
+
+def _skipped_subfolders(inputs: Sequence[str]) -> list[str]:
+    """A note for each input folder whose sub-folders are left out (no ``-r``)."""
+    notes = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            subs = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            if subs:
+                notes.append(
+                    f"note: {raw}: skipping {len(subs)} sub-folder(s) (use -r to include them)"
+                )
+    return notes
 
 
 def _plan(args: argparse.Namespace) -> tuple[list[BatchItem], BatchSettings]:
     """Batch items and settings from the arguments (raises UsageError)."""
+    from liif_desktop.export.batch import BatchItem, BatchSettings, collect_inputs
+    from liif_desktop.export.job import ExportSettings
+    from liif_desktop.export.multipage import multipage_format
+    from liif_desktop.export.page_items import expand_pages
+
     fmt = normalise_format(args.format) if args.format else None
     output = Path(args.output).expanduser()
     as_folder = args.output.endswith(("/", os.sep))
@@ -198,6 +222,11 @@ def _plan(args: argparse.Namespace) -> tuple[list[BatchItem], BatchSettings]:
         items = [BatchItem(items[0].source, target=output)]
     elif output.exists() and not output.is_dir():
         raise UsageError(f"{output} is a file; with several inputs -o must be a folder")
+    elif not output.is_dir() and not as_folder and format_for_suffix(output.suffix) is not None:
+        raise UsageError(
+            f"-o {args.output} names a file, but {len(items)} inputs need a folder "
+            f"(write -o {args.output}{os.sep} if you mean a folder of that name)"
+        )
     try:
         items = expand_pages(items, args.pages)
     except ValueError as exc:
@@ -222,6 +251,7 @@ class Reporter:
         self.interactive = stream.isatty()
         self.batch = batch
         self._line_open = False
+        self._started = 0.0
 
     def _clear(self) -> None:
         if self._line_open:
@@ -239,8 +269,24 @@ class Reporter:
             self.message(f"skipped {ev.source}: {ev.output} exists")
         elif ev.kind == "file_done" and ev.message:
             self.message(f"warning: {ev.source}: {ev.message}")
+        if ev.kind == "file_started":
+            self._started = ev.elapsed
+        elif ev.kind == "file_done" and ev.output is not None:
+            self._done(ev)
         if self.interactive and ev.kind in ("file_started", "progress"):
             self._draw(ev)
+
+    def _done(self, ev: BatchEvent) -> None:
+        """One line per file on a terminal; in a pipe only where the name differs from -o."""
+        assert ev.output is not None
+        if self.requested is not None and ev.output != self.requested:
+            self.message(f"wrote {ev.output} ({self.requested} exists)")
+        elif self.interactive:
+            seconds = ev.elapsed - self._started
+            self.message(f"{ev.source} -> {ev.output} ({format_duration(seconds)})")
+
+    requested: Path | None = None
+    """The file -o names when the run has one unit (None: -o is a folder)."""
 
     def _draw(self, ev: BatchEvent) -> None:
         columns = shutil.get_terminal_size((80, 20)).columns
@@ -273,6 +319,16 @@ class Reporter:
 
 def _load_model(args: argparse.Namespace) -> LIIF:
     """The model on the chosen device (raises UsageError)."""
+    from liif_desktop.model.checkpoint import CheckpointError
+    from liif_desktop.model.device import select_device
+    from liif_desktop.weights import (
+        ModelNotInstalled,
+        WeightsError,
+        default_model,
+        find_model,
+        load_model,
+    )
+
     try:
         device = select_device(args.device)
         info = find_model(args.model) if args.model else default_model()
@@ -296,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         items, settings = _plan(args)
         reporter.batch = items[0].target is None
+        reporter.requested = items[0].target
+        if not args.recursive:
+            for note in _skipped_subfolders(args.inputs):
+                reporter.message(note)
         model = _load_model(args)
         from liif_desktop.render.precision import resolve_precision
 
@@ -306,15 +366,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_usage(sys.stderr)
         print(f"liif-upscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from liif_desktop.export.batch import BatchSummary, run_batch
+
     summary = BatchSummary(cancelled=True)
     try:
-        for ev in run_batch(items, model, settings):
-            reporter.on_event(ev)
-            if ev.summary is not None:
-                summary = ev.summary
-    except KeyboardInterrupt:
-        reporter.message("cancelled; no partial file was left")
-        return 130
+        with stop_on_signals():
+            for ev in run_batch(items, model, settings):
+                reporter.on_event(ev)
+                if ev.summary is not None:
+                    summary = ev.summary
+    except KeyboardInterrupt as stop:
+        reporter.message("stopped; no partial file was left")
+        return exit_code_for(stop)
     reporter.summary(summary)
     return EXIT_FAILED if summary.failed or summary.cancelled else EXIT_OK
 

@@ -229,6 +229,15 @@ def _export_steps(
     return export_image(image, model, namer, settings.export, should_stop, protected)
 
 
+def batch_eta(elapsed: float, overall: float, file_eta: float | None) -> float | None:
+    """Seconds left for the whole batch: the pace so far, but never less than what the
+    current file alone still needs (files differ in size, so the pace can undershoot)."""
+    if overall <= 0:
+        return file_eta
+    eta = elapsed / overall * (1 - overall)
+    return eta if file_eta is None else max(eta, file_eta)
+
+
 def run_batch(
     items: list[BatchItem],
     model: LIIF,
@@ -281,7 +290,7 @@ def run_batch(
             message,
             file_fraction,
             overall,
-            eta=elapsed / overall * (1 - overall) if overall > 0 else None,
+            eta=batch_eta(elapsed, overall, file_eta),
             file_eta=file_eta,
             elapsed=elapsed,
         )

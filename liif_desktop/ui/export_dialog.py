@@ -46,8 +46,9 @@ from liif_desktop.model.checkpoint import CheckpointError
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
 from liif_desktop.render.cancel import CancelToken
+from liif_desktop.ui.desktop_open import open_folder
 from liif_desktop.ui.page_selector import PageSelector
-from liif_desktop.weights import WeightsError, default_model, load_model
+from liif_desktop.weights import WeightsError, default_model, find_model, load_model
 
 ORGANISATION = "LIIF Desktop"
 APPLICATION = "LIIF Desktop"
@@ -58,6 +59,17 @@ POLICY_LABELS = {
     OverwritePolicy.OVERWRITE: "Overwrite",
 }
 ModelLoader = Callable[[str], LIIF]
+SCALE_PRESETS = (2, 4)
+
+
+def model_display_name(model_id: str) -> str:
+    """The catalogue name of ``model_id`` (a checkpoint path: its file name)."""
+    if not model_id:
+        return "(best available)"
+    try:
+        return find_model(model_id).name
+    except WeightsError:
+        return model_id
 
 
 def default_model_loader(model_id: str) -> LIIF:
@@ -193,6 +205,14 @@ class SizeChooser(QWidget):
         row1 = QHBoxLayout()
         row1.addWidget(self.scale_radio)
         row1.addWidget(self.scale_spin)
+        self.preset_buttons: list[QPushButton] = []
+        for factor in SCALE_PRESETS:
+            button = QPushButton(f"×{factor}")
+            button.setToolTip(f"Scale by {factor}")
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _c=False, f=factor: self.set_scale(f))
+            self.preset_buttons.append(button)
+            row1.addWidget(button)
         row1.addStretch(1)
         row2 = QHBoxLayout()
         row2.addWidget(self.size_radio)
@@ -211,6 +231,11 @@ class SizeChooser(QWidget):
         for int_spin in (self.width_spin, self.height_spin):
             int_spin.valueChanged.connect(self._on_option_changed)
         self._on_option_changed()
+
+    def set_scale(self, factor: float) -> None:
+        """Choose "Scale ×" with ``factor`` (the ×2 / ×4 buttons)."""
+        self.scale_radio.setChecked(True)
+        self.scale_spin.setValue(factor)
 
     def _on_option_changed(self, *_: object) -> None:
         by_scale = self.scale_radio.isChecked()
@@ -388,12 +413,22 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format_chooser)
         form.addRow("Save as", out_row)
         form.addRow("If it exists", self.policy_combo)
-        form.addRow("Model", QLabel(self.model_id or "(default)"))
+        model_label = QLabel(model_display_name(self.model_id))
+        model_label.setToolTip(self.model_id)
+        form.addRow("Model", model_label)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.status_label = QLabel("Ready")
         self.status_label.setWordWrap(True)
+        self.open_folder_button = QPushButton("Open folder")
+        self.open_folder_button.setToolTip("Show the exported file's folder")
+        self.open_folder_button.setAutoDefault(False)
+        self.open_folder_button.setEnabled(False)
+        self.open_folder_button.clicked.connect(self.open_output_folder)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.open_folder_button)
         buttons = JobButtons("Export", self.start, self.cancel, self.close)
         self.start_button = buttons.start_button
         self.cancel_button = buttons.cancel_button
@@ -401,7 +436,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
+        layout.addLayout(status_row)
         layout.addLayout(buttons)
         self.size_chooser.changed.connect(self._on_settings_changed)
         self.format_chooser.changed.connect(self._on_format_changed)
@@ -412,8 +447,14 @@ class ExportDialog(QDialog):
         return int(self.image.shape[0]), int(self.image.shape[1])
 
     def _restore(self) -> None:
-        folder = Path(str(self.store.value("export/folder", "")) or Path.home())
-        self._default_folder = self.image_path.parent if self.image_path is not None else folder
+        # The folder used last wins; else the image's own folder; else home.
+        last = str(self.store.value("export/folder", ""))
+        if last and Path(last).is_dir():
+            self._default_folder = Path(last)
+        elif self.image_path is not None:
+            self._default_folder = self.image_path.parent
+        else:
+            self._default_folder = Path.home()
         self.size_chooser.restore(self.store, "export")
         self.format_chooser.set_format(str(self.store.value("export/format", "PNG")))
         self.format_chooser.quality_spin.setValue(int(self.store.value("export/quality", 92)))  # type: ignore[call-overload]
@@ -509,6 +550,7 @@ class ExportDialog(QDialog):
         self.save_settings()
         job = self._make_job(target, settings, pages, combine)
         self._written = None
+        self.open_folder_button.setEnabled(False)
         self._set_running(True)
         self.status_label.setText("Loading the model…")
         self.runner.start(job)
@@ -565,10 +607,15 @@ class ExportDialog(QDialog):
             self.status_label.setText(f"Skipped: {item.output} already exists.")
         elif item.phase == "done":
             self._written = item.output
+            self.open_folder_button.setEnabled(True)
             text = f"Saved {item.output} in {format_duration(item.elapsed)}."
             if item.warnings:
                 text += "\nNote: " + "; ".join(item.warnings)
             self.status_label.setText(text)
+
+    def open_output_folder(self) -> bool:
+        """Show the folder of the file just written."""
+        return self._written is not None and open_folder(self._written)
 
     def _on_runner_failed(self, message: str) -> None:
         self.progress_bar.setValue(0)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QEvent, Qt, QUrl
+from PySide6.QtCore import QEvent, Qt, QTimer, qVersion
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from liif_desktop import appinfo
+from liif_desktop import appinfo, diagnostics
 from liif_desktop.export.imageio import ImageTooLarge
 from liif_desktop.export.region_text import OcrRequest
 from liif_desktop.model.device import describe_device, select_device
@@ -40,16 +41,23 @@ from liif_desktop.model.liif import LIIF
 from liif_desktop.official import superseded_ids
 from liif_desktop.page_detect import looks_like_document
 from liif_desktop.render.precision import describe_precision
+from liif_desktop.ui.about import about_html
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
 from liif_desktop.ui.copy_text import CopyText
+from liif_desktop.ui.first_screen import show_the_difference
+from liif_desktop.ui.folder_navigation import sibling_image
 from liif_desktop.ui.how_it_works import HowItWorksDock
 from liif_desktop.ui.icons import themed_icon
+from liif_desktop.ui.image_info import ImageInfoDock, describe_image_file
 from liif_desktop.ui.image_loading import ViewerImage, load_image_file, qimage_to_array
 from liif_desktop.ui.model_suggestion import ModelSuggestions, SuggestionBar
 from liif_desktop.ui.page_navigation import PageNavigator
 from liif_desktop.ui.resources import image_file_filter, sample_image_path
 from liif_desktop.ui.settings import AppSettings, ViewerSettings
 from liif_desktop.ui.settings_dialog import SettingsDialog
+from liif_desktop.ui.shortcut_list import ShortcutListDialog
+from liif_desktop.ui.shortcuts import unique_sequences
+from liif_desktop.ui.window_geometry import keep_on_screen
 from liif_desktop.ui.zoom_box import ZoomBox, format_zoom
 from liif_desktop.weights import (
     ModelInfo,
@@ -63,6 +71,8 @@ from liif_desktop.weights import (
 ModelLoader = Callable[[ModelInfo, torch.device], LIIF]
 ADD_CHECKPOINT = "Add checkpoint…"
 _image_ids = itertools.count(1)
+log = logging.getLogger(__name__)
+LAST_FOLDER_KEY = "files/last_folder"
 
 
 def _default_loader(info: ModelInfo, device: torch.device) -> LIIF:
@@ -142,6 +152,9 @@ class MainWindow(QMainWindow):
         self.how_it_works = HowItWorksDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.how_it_works)
         self.how_it_works.hide()
+        self.image_info = ImageInfoDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.image_info)
+        self.image_info.hide()
 
         self._make_actions()
         self._make_menus()
@@ -160,6 +173,9 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state)
+            keep_on_screen(self)
+            # Again once shown, when the window manager's frame is known.
+            QTimer.singleShot(500, self, lambda: keep_on_screen(self))
 
         wanted = self.settings.model_id()
         ids = [m.id for m in self._catalogue]
@@ -184,7 +200,7 @@ class MainWindow(QMainWindow):
     ) -> QAction:
         action = QAction(text, self)
         if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcuts(unique_sequences(shortcuts))
         action.setCheckable(checkable)
         if tip:
             action.setStatusTip(tip)
@@ -278,6 +294,23 @@ class MainWindow(QMainWindow):
         self.suggested_model_id: str | None = None
         self.act_about = self._action("&About LIIF Desktop", self.about)
         self.addAction(self.act_how)
+        self.act_next_image = self._action(
+            "&Next image in folder", lambda: self.open_sibling(1), ["Space", "Ctrl+Right"]
+        )
+        self.act_previous_image = self._action(
+            "Pre&vious image in folder", lambda: self.open_sibling(-1), ["Backspace", "Ctrl+Left"]
+        )
+        self.act_full_screen = self._action(
+            "&Full screen", self.set_full_screen, ["F11"], "fullscreen", checkable=True
+        )
+        self.act_image_info = self.image_info.toggleViewAction()
+        self.act_image_info.setShortcut(QKeySequence("Ctrl+I"))
+        self.addAction(self.act_image_info)
+        self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, ["Ctrl+/"])
+        self.act_show_difference = self._action(
+            "&Show the difference (split view at 400 %)", lambda: show_the_difference(self)
+        )
+        self.act_copy_system_info = self._action("&Copy system info", self.copy_system_info)
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -288,6 +321,8 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         file_menu.addAction(self.act_sample)
         file_menu.addAction(self.act_paste)
+        file_menu.addAction(self.act_next_image)
+        file_menu.addAction(self.act_previous_image)
         file_menu.addSeparator()
         for a in (self.act_export, self.act_export_selection, self.act_batch):
             file_menu.addAction(a)
@@ -306,6 +341,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.pages.act_previous)
         view.addAction(self.pages.act_next)
         view.addSeparator()
+        view.addAction(self.act_full_screen)
+        view.addAction(self.act_image_info)
         view.addAction(self.act_how)
 
         select = bar.addMenu("&Selection")
@@ -323,6 +360,10 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_how)
+        help_menu.addAction(self.act_show_difference)
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addSeparator()
+        help_menu.addAction(self.act_copy_system_info)
         help_menu.addAction(self.act_about)
 
         self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -354,7 +395,12 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addWidget(QLabel(" Model: ", tb))
         self.model_combo = QComboBox(tb)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Long model labels would push the combo into the toolbar's overflow at 150 % scale;
+        # the popup still shows them in full.
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_combo.setMinimumContentsLength(22)
         self.model_combo.setToolTip("Model used to refine the view (measured quality shown)")
         tb.addWidget(self.model_combo)
         self._rebuild_model_combo()
@@ -364,6 +410,7 @@ class MainWindow(QMainWindow):
         self.zoom_box.zoomRequested.connect(lambda z: self.canvas.set_zoom(z))
         self.zoom_box.fitWindowRequested.connect(self.canvas.fit_window)
         self.zoom_box.fitWidthRequested.connect(self.canvas.fit_width)
+        self.zoom_box.entered.connect(lambda: self.canvas.setFocus())
         self.zoom_box.invalidEntered.connect(
             lambda t: self.statusBar().showMessage(f"Not a zoom level: {t!r}", 4000)
         )
@@ -512,9 +559,13 @@ class MainWindow(QMainWindow):
 
     def add_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Add LIIF checkpoint", "", "Checkpoints (*.pth *.pt);;All files (*)"
+            self,
+            "Add LIIF checkpoint",
+            self.last_folder(),
+            "Checkpoints (*.pth *.pt);;All files (*)",
         )
         if path:
+            self._remember_folder(path)
             self.add_checkpoint(path)
         else:
             self._sync_model_widgets()
@@ -597,7 +648,10 @@ class MainWindow(QMainWindow):
                     return False
                 image = load_image_file(path, allow_huge=True, page=page)
         except Exception as exc:
-            self.show_error("Cannot open image", f"{path}:\n{exc}")
+            reason = str(exc)
+            # Loaders often name the file already: say it once.
+            text = reason if str(path) in reason else f"{path}:\n{reason}"
+            self.show_error("Cannot open image", text)
             return False
         self.show_image(image)
         if self.remember and image.path is not None:
@@ -614,6 +668,7 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{w} × {h} px")
         self.size_label.setToolTip(image.source_note)
         self.setWindowTitle(f"{image.name} — {appinfo.APP_NAME}")
+        self.image_info.show_rows(describe_image_file(image.path, image.rgb.shape))
         self._update_enabled()
         self._suggest_model(image)
 
@@ -666,10 +721,70 @@ class MainWindow(QMainWindow):
             return False
         return self.open_path(path)
 
+    def last_folder(self) -> str:
+        """Where file dialogs start: the folder used last, else the open image's, else home."""
+        folder = str(self.settings.store.value(LAST_FOLDER_KEY, ""))
+        if folder and Path(folder).is_dir():
+            return folder
+        if self._image is not None and self._image.path is not None:
+            return str(self._image.path.parent)
+        return str(Path.home())
+
+    def _remember_folder(self, path: str) -> None:
+        self.settings.store.setValue(LAST_FOLDER_KEY, str(Path(path).parent))
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", image_file_filter())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", self.last_folder(), image_file_filter()
+        )
         if path:
+            self._remember_folder(path)
             self.open_path(path)
+
+    def open_sibling(self, step: int) -> bool:
+        """Open the next (``step`` 1) or previous (-1) image in the open file's folder."""
+        current = self._image.path if self._image is not None else None
+        target = sibling_image(current, step) if current is not None else None
+        if target is None:
+            self.statusBar().showMessage("No other image in this folder", 3000)
+            return False
+        return self.open_path(target)
+
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def show_shortcuts(self) -> ShortcutListDialog:
+        actions = self.actions() + self.findChildren(QAction)
+        dialog = ShortcutListDialog(actions, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def system_info(self) -> str:
+        """What Help ▸ Copy system info copies: versions, CPU, device, precision, models."""
+        models = ", ".join(f"{m.id}{' (in use)' if m.id == self._model_id else ''}"
+                           for m in self._catalogue)  # fmt: skip
+        return diagnostics.system_info(
+            {
+                "Qt": qVersion(),
+                "Device": describe_device(self._device),
+                "Precision": self._precision_label(),
+                "Torch threads": str(torch.get_num_threads()),
+                "Models": models or "(none)",
+            }
+        )
+
+    def _precision_label(self) -> str:
+        precision = self.canvas.controller.precision
+        if precision:
+            return describe_precision(precision, self._device)
+        return f"{self.settings.viewer().precision} (not measured yet)"
+
+    def copy_system_info(self) -> str:
+        text = self.system_info()
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("System info copied: paste it into your report", 5000)
+        return text
 
     def paste(self) -> bool:
         """Show the clipboard's image (or open the file it names)."""
@@ -790,6 +905,7 @@ class MainWindow(QMainWindow):
         else:
             mode = CompareMode.OFF
         self.canvas.set_compare_mode(mode)
+        self._on_canvas_progress(*self.canvas.progress())
 
     # -- settings ----------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
@@ -858,10 +974,16 @@ class MainWindow(QMainWindow):
             text = "LIIF ✓" if self.canvas.zoom > 1 else "downscaled ✓"
         else:
             text = f"refining {done}/{total}"
+        mode = self.canvas.compare_mode
+        if mode == CompareMode.SWAP:  # the view shows the reference, not LIIF
+            text = f"showing {self.canvas.reference_label()} (C: back to LIIF)"
+        elif mode == CompareMode.SPLIT and self._model_id is not None:
+            text = f"{self.canvas.reference_label()} | {text}"
         self.progress_label.setText(text)
         error = self.canvas.controller.last_error
         if error is not None:
             self.canvas.controller.last_error = None
+            log.warning("rendering a tile failed: %s", error)
             self.statusBar().showMessage(f"Rendering a tile failed: {error}", 10_000)
 
     def _update_enabled(self) -> None:
@@ -883,6 +1005,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, title: str, text: str) -> None:
         """A plain, non-blocking warning box (kept in :attr:`last_message_box`)."""
+        log.warning("%s: %s", title, text.replace("\n", " "))
         box = QMessageBox(
             QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self
         )
@@ -892,11 +1015,7 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         QMessageBox.about(
-            self,
-            "About LIIF Desktop",
-            "LIIF Desktop — a super-resolution viewer built on LIIF (Local Implicit Image "
-            "Function, Chen et al. 2020).<br>"
-            f"<a href='{QUrl('https://github.com/yinboc/liif').toString()}'>LIIF paper code</a>",
+            self, f"About {appinfo.APP_NAME}", about_html(torch.__version__, qVersion())
         )
 
     # -- theme and lifetime ------------------------------------------------------------

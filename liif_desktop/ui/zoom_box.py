@@ -37,12 +37,15 @@ def format_zoom(zoom: float) -> str:
 
 
 class ZoomBox(QComboBox):
-    """Emits ``zoomRequested(factor)``, ``fitWindowRequested()`` or ``fitWidthRequested()``."""
+    """Emits ``zoomRequested(factor)``, ``fitWindowRequested()`` or ``fitWidthRequested()``,
+    then ``entered()`` (the window hands the focus back to the image, so the next shortcut
+    letter is not typed into the box)."""
 
     zoomRequested = Signal(float)
     fitWindowRequested = Signal()
     fitWidthRequested = Signal()
     invalidEntered = Signal(str)
+    entered = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +73,8 @@ class ZoomBox(QComboBox):
             self.fitWidthRequested.emit()
         else:
             self._request(text)
+            return
+        self.entered.emit()
 
     def _on_text_entered(self) -> None:
         self._request(self.currentText())
@@ -81,3 +86,4 @@ class ZoomBox(QComboBox):
             self.show_zoom(self._zoom)
             return
         self.zoomRequested.emit(zoom)
+        self.entered.emit()
