@@ -144,7 +144,9 @@ def install_torch(py: Path, kind: str) -> None:
                 "the CPU build later: delete .venv and rerun where the index is reachable, or "
                 "set TORCH_CPU_INDEX to a mirror of it."
             )
-        if _run([py, "-m", "pip", "install", "--quiet", *args]).returncode == 0:
+        # An unreachable index must fail fast (pip's default is 5 retries of 15 s each).
+        quick = ["--retries", "1", "--timeout", "10"] if i < len(attempts) - 1 else []
+        if _run([py, "-m", "pip", "install", "--quiet", *quick, *args]).returncode == 0:
             return
     sys.exit("error: could not install torch (see pip's message above)")
 
