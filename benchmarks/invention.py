@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,10 @@ import numpy as np
 
 from benchmarks.common import RESULTS, machine_info, merge_json, to_float
 from benchmarks.ocr import (
+    DOCUMENTS,
     Box,
     Crop,
-    DOCUMENTS,
+    choose_crops,
     crop_pixels,
     ensure_tesseract,
     normalise,
@@ -93,19 +94,20 @@ def character_cells(rows: Sequence[Sequence[Box]]) -> tuple[str, list[Cell]]:
             step = (x1 - x0) / max(1, len(text))
             for k, ch in enumerate(text):
                 chars.append((ch, (x0 + k * step, float(y0), x0 + (k + 1) * step, float(y1))))
-    text, cells = [], []
+    letters: list[str] = []
+    cells: list[Cell] = []
     for ch, cell in chars:
         if ch.isspace():
-            if text and text[-1] != " ":
-                text.append(" ")
+            if letters and letters[-1] != " ":
+                letters.append(" ")
                 cells.append(cell)
             continue
-        text.append(ch.upper())
+        letters.append(ch.upper())
         cells.append(cell)
-    if text and text[-1] == " ":
-        text.pop()
+    if letters and letters[-1] == " ":
+        letters.pop()
         cells.pop()
-    return "".join(text), cells
+    return "".join(letters), cells
 
 
 def error_positions(hypothesis: str, reference: str) -> list[int]:
@@ -248,7 +250,7 @@ def crop_renders(crop: Crop, models: dict[str, Any], cache: Path | None) -> dict
     document, photo = models[DOCUMENT_MODEL], models[PHOTO_MODEL]
     sr, spread = enlarge(document, lr_float, size)
     grid_sr, grid_spread = enlarge(document, lr_float, grid)
-    out = {
+    out: dict[str, Any] = {
         "lr": lr,
         "sr": sr,
         "spread": spread,
@@ -264,3 +266,196 @@ def crop_renders(crop: Crop, models: dict[str, Any], cache: Path | None) -> dict
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **out)
     return out
+
+
+# ----------------------------------------------------------------------------- maps
+
+#: Crops (indices into :func:`benchmarks.ocr.choose_crops`) on which the chosen map's
+#: settings (perturbation, smoothing, contrast floor) were picked among a few variants; the
+#: results also report the other crops alone.
+TUNING_CROPS = (0, 2, 4, 6, 8, 10, 12)
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _blur(values: np.ndarray, sigma: float) -> np.ndarray:
+    from liif_desktop.render.invention import gaussian_kernel, smooth_valid
+
+    r = (gaussian_kernel(sigma).size - 1) // 2
+    return smooth_valid(np.pad(values, r, mode="edge"), sigma)
+
+
+def _upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))[None, None]
+    up = torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)
+    return up[0, 0].numpy()
+
+
+def edge_strength(rgb: np.ndarray) -> np.ndarray:
+    """Luma gradient magnitude (central differences, zero on the border rows/columns)."""
+    y = rgb @ _LUMA
+    gy, gx = np.zeros_like(y), np.zeros_like(y)
+    gy[1:-1] = (y[2:] - y[:-2]) / 2
+    gx[:, 1:-1] = (y[:, 2:] - y[:, :-2]) / 2
+    return np.hypot(gx, gy)
+
+
+def candidate_maps(r: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Every map measured on a crop's renders (output size), chosen one and baselines too.
+
+    All but ``chosen``, ``random`` and ``edge_strength_raw`` are smoothed like the chosen
+    map (a Gaussian of :data:`~liif_desktop.render.invention.SMOOTHING` input pixels).
+    """
+    from liif_desktop.imresize import imresize
+    from liif_desktop.render.invention import SMOOTHING, whole_map
+
+    size = (r["sr"].shape[0], r["sr"].shape[1])
+    sigma = SMOOTHING * SCALE
+
+    def grid_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _upsample(np.abs(a - b).mean(axis=-1), size)
+
+    lr = to_float(r["lr"]).astype(np.float64)
+    back = imresize(r["sr"].astype(np.float64), output_shape=lr.shape[:2]) - lr
+    raw = {
+        "ensemble_spread": r["spread"],
+        "photo_vs_document": grid_diff(r["grid_photo"], r["grid_sr"]),
+        "bicubic_difference": np.abs(r["sr"] - r["bicubic"]).mean(axis=-1),
+        "back_projection_residual": imresize(np.abs(back).mean(axis=-1), output_shape=size),
+        "perturbation_checker_gain": grid_diff(r["grid_checker"], r["grid_sr"]),
+        "perturbation_noise_gain": grid_diff(r["grid_noise"], r["grid_sr"]),
+        "edge_strength": edge_strength(r["sr"]),
+    }
+    maps = {name: _blur(values, sigma) for name, values in raw.items()}
+    maps["chosen"] = whole_map(r["grid_sr"], r["grid_noise"], size)
+    maps["edge_strength_raw"] = raw["edge_strength"]
+    maps["random"] = np.random.default_rng(seed).random(size)
+    return maps
+
+
+def _describe(curve: list[float]) -> dict[str, Any]:
+    return {
+        "at_10pct": round(value_at(curve, 0.1), 4),
+        "at_20pct": round(value_at(curve, 0.2), 4),
+        "at_50pct": round(value_at(curve, 0.5), 4),
+        "auc": round(area_under(curve), 4),
+    }
+
+
+def score_threshold(values: Sequence[np.ndarray], crops: Sequence[ScoredCrop], f: float) -> float:
+    """The pooled text-area value above which a share ``f`` of the text area lies."""
+    pooled = np.concatenate([v[c.mask] for v, c in zip(values, crops, strict=True)])
+    return float(np.quantile(pooled, 1.0 - f))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.invention", description=__doc__)
+    parser.add_argument("--stride", type=int, default=1, help="use every N-th OCR crop")
+    parser.add_argument("--limit", type=int, help="at most N crops (after --stride)")
+    parser.add_argument("--cache", type=Path, help="folder keeping renders between runs")
+    parser.add_argument("--out", type=Path, default=RESULTS / "invention.json")
+    args = parser.parse_args(argv)
+
+    ensure_tesseract()
+    from liif_desktop.render.invention import (
+        CONTRAST_FLOOR,
+        MAP_GRID,
+        PERTURBATION,
+        PERTURBATION_KIND,
+        SCORE_SCALE,
+        SMOOTHING,
+    )
+    from liif_desktop.weights import load_model
+
+    start = time.perf_counter()
+    models = {m: load_model(m).eval() for m in (DOCUMENT_MODEL, PHOTO_MODEL)}
+    all_crops = choose_crops()
+    indices = list(range(0, len(all_crops), args.stride))[: args.limit]
+    scored: list[ScoredCrop] = []
+    maps: dict[str, list[np.ndarray]] = {}
+    per_crop: list[dict[str, Any]] = []
+    for i in indices:
+        crop = all_crops[i]
+        r = crop_renders(crop, models, args.cache)
+        reference, cells = character_cells(crop_rows(crop))
+        if reference != normalise(crop.text):
+            raise RuntimeError(f"{crop.page}: boxes do not spell the crop's ground truth")
+        read = normalise(str(r["text"]))
+        positions = error_positions(read, reference)
+        scored.append(
+            ScoredCrop(text_mask(crop_rows(crop), r["sr"].shape[:2]), [cells[p] for p in positions])
+        )
+        for name, values in candidate_maps(r, SEED + i).items():
+            maps.setdefault(name, []).append(values)
+        per_crop.append(
+            {
+                "index": i,
+                "page": crop.page,
+                "errors": len(positions),
+                "chars": len(reference),
+                "read": read,
+            }
+        )
+        print(f"crop {i}: {len(positions)} errors in {len(reference)} chars", file=sys.stderr)
+
+    curves = {name: errors_inside_curve(values, scored) for name, values in maps.items()}
+    summary = {name: _describe(curve) for name, curve in curves.items()}
+    for name, s in summary.items():
+        print(f"{name:28s} at20 {s['at_20pct']:.3f}  auc {s['auc']:.3f}", file=sys.stderr)
+    held_out = [k for k, i in enumerate(indices) if i not in TUNING_CROPS]
+    held: dict[str, Any] = {}
+    if held_out and sum(len(scored[k].error_cells) for k in held_out) > 0:
+        for name in ("chosen", "edge_strength", "edge_strength_raw", "random"):
+            curve = errors_inside_curve(
+                [maps[name][k] for k in held_out], [scored[k] for k in held_out]
+            )
+            held[name] = _describe(curve)
+    edge_at_20 = max(summary["edge_strength"]["at_20pct"], summary["edge_strength_raw"]["at_20pct"])
+    raw_score_at_20 = -SCORE_SCALE * np.log1p(-score_threshold(maps["chosen"], scored, 0.2))
+    result = {
+        "about": __doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else "",
+        "errors_inside_at_20pct": summary["chosen"]["at_20pct"],
+        "edge_baseline_at_20pct": edge_at_20,
+        "random_baseline_at_20pct": summary["random"]["at_20pct"],
+        "auc": summary["chosen"]["auc"],
+        "edge_baseline_auc": max(
+            summary["edge_strength"]["auc"], summary["edge_strength_raw"]["auc"]
+        ),
+        "random_baseline_auc": summary["random"]["auc"],
+        "chosen": (
+            f"{PERTURBATION_KIND} perturbation of {PERTURBATION * 255:.0f}/255: output gain over "
+            f"contrast (+{CONTRAST_FLOOR}), smoothed {SMOOTHING} input px, on the input grid "
+            f"x{MAP_GRID}; map = 1 - exp(-score / {SCORE_SCALE})"
+        ),
+        "score_at_20pct_of_text_area": round(float(raw_score_at_20), 4),
+        "fractions": list(FRACTIONS),
+        "curve": [round(v, 4) for v in curves["chosen"]],
+        "edge_curve": [round(v, 4) for v in curves["edge_strength"]],
+        "candidates": summary,
+        "candidate_curves": {k: [round(v, 4) for v in c] for k, c in curves.items()},
+        "held_out": {"crops": [indices[k] for k in held_out], "results": held},
+        "tuning_crops": list(TUNING_CROPS),
+        "settings": {
+            "scale": SCALE,
+            "model": DOCUMENT_MODEL,
+            "second_model": PHOTO_MODEL,
+            "precision": "fp32",
+            "device": "cpu",
+            "tesseract": tesseract_version(),
+            "crops": len(indices),
+            "stride": args.stride,
+            "errors": sum(len(c.error_cells) for c in scored),
+            "chars": sum(c["chars"] for c in per_crop),
+            "threshold": "one threshold over the pooled text area of all crops",
+        },
+        "per_crop": per_crop,
+        "seconds": round(time.perf_counter() - start, 1),
+        "machine": machine_info(),
+    }
+    merge_json(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pages of PDFs and multi-page TIFFs, e.g. 2-4,7 or 5- (default: all); one "
         "output per page ({page} in --pattern), or all in one file with -o OUT.pdf / OUT.tif",
     )
+    parser.add_argument(
+        "--invention-map",
+        action="store_true",
+        help="also write a greyscale map of where the model invented detail (NAME.invented.png)",
+    )
     parser.add_argument("--tile", type=_positive_int, default=256, help=argparse.SUPPRESS)
     return parser
 
@@ -367,19 +372,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"liif-upscale: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from liif_desktop.export.batch import BatchSummary, run_batch
+    from liif_desktop.export.invention_map import write_maps_for
 
     summary = BatchSummary(cancelled=True)
+    map_failed = False
     try:
         with stop_on_signals():
             for ev in run_batch(items, model, settings):
                 reporter.on_event(ev)
+                if args.invention_map and not write_maps_for(
+                    ev, model, args.allow_huge, reporter.message
+                ):
+                    map_failed = True
                 if ev.summary is not None:
                     summary = ev.summary
     except KeyboardInterrupt as stop:
         reporter.message("stopped; no partial file was left")
         return exit_code_for(stop)
     reporter.summary(summary)
-    return EXIT_FAILED if summary.failed or summary.cancelled else EXIT_OK
+    return EXIT_FAILED if summary.failed or summary.cancelled or map_failed else EXIT_OK
 
 
 if __name__ == "__main__":

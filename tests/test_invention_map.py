@@ -18,8 +18,7 @@ from liif_desktop.render.invention import (
     perturbation_pattern,
     perturbed_input,
     render_with_spread,
-    score_from_renders,
-    smooth,
+    smooth_valid,
     whole_map,
 )
 from liif_desktop.render.region import RegionRenderer
@@ -63,13 +62,13 @@ def test_perturbation_is_fixed_by_position() -> None:
         perturbation_pattern((2, 2), "stripes")
 
 
-def test_smoothing_a_window_matches_smoothing_the_whole() -> None:
+def test_smoothing_keeps_the_fully_covered_part() -> None:
     values = np.random.default_rng(1).random((30, 40)).astype(np.float32)
-    sigma, r = 1.5, 5  # radius ceil(3 * 1.5)
-    whole = smooth(values, sigma, (r, r, r, r))
-    assert whole.shape == values.shape
-    window = smooth(values[10 - r : 20 + r, 0 : 25 + r], sigma, (0, 0, r, 0))
-    np.testing.assert_allclose(window, whole[10:20, 0:25], atol=1e-6)
+    whole = smooth_valid(values, 1.5)  # radius ceil(3 * 1.5) = 5
+    assert whole.shape == (20, 30)
+    np.testing.assert_allclose(smooth_valid(values[8:22, 3:20], 1.5), whole[8:12, 3:10], atol=1e-6)
+    flat = smooth_valid(np.full((12, 12), 0.25, dtype=np.float32), 1.0)
+    np.testing.assert_allclose(flat, 0.25, atol=1e-6)
 
 
 @pytest.mark.parametrize("out_size", [(40, 52), (29, 37), (12, 16)])
@@ -81,8 +80,8 @@ def test_tiles_join_into_the_whole_map(tiny_model: LIIF, out_size: tuple[int, in
     base, perturbed = companions(renderer)
     assert base is renderer and companions(renderer)[1] is perturbed
     whole_grid = ((0, grid[0]), (0, grid[1]))
-    scores = score_from_renders(base.render(grid, *whole_grid), perturbed.render(grid, *whole_grid))
-    expected = whole_map(scores, out_size)
+    a, b = base.render(grid, *whole_grid), perturbed.render(grid, *whole_grid)
+    expected = whole_map(a, b, out_size)
     assert expected.shape == out_size and expected.dtype == np.float32
     assert 0.0 <= expected.min() and expected.max() <= 1.0 and expected.std() > 0
     stitched = np.zeros(out_size, dtype=np.float32)

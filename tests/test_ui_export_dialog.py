@@ -24,7 +24,7 @@ from liif_desktop.model import load_checkpoint
 from liif_desktop.render.full import upscale_array
 from liif_desktop.render.region import RegionRenderer
 from liif_desktop.ui import export_dialog
-from liif_desktop.ui.export_dialog import ExportDialog, format_duration
+from liif_desktop.ui.export_dialog import ExportDialog, as_bool, format_duration
 from tests.conftest import random_image
 from tests.test_export_batch import save_tiny_checkpoint
 
@@ -156,3 +156,21 @@ def test_failure_is_reported(qtbot, tmp_path, source, store) -> None:  # type: i
     assert blocker.args == [None]
     assert "failed" in dialog.status_label.text() and "missing.pth" in dialog.status_label.text()
     assert not (tmp_path / "o.png").exists()
+
+
+def test_export_can_save_the_invented_detail_map(
+    qtbot, tmp_path, source, checkpoint, store
+) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog(qtbot, source, checkpoint, store)
+    assert not dialog.invention_check.isChecked()
+    dialog.invention_check.setChecked(True)
+    dialog.size_chooser.scale_spin.setValue(2.0)
+    out = tmp_path / "mapped.png"
+    dialog.output_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000) as blocker:
+        dialog.start_button.click()
+    assert blocker.args == [out]
+    with Image.open(tmp_path / "mapped.invented.png") as written:
+        assert written.mode == "L" and written.size == (32, 24)
+    assert "invented-detail map" in dialog.status_label.text()
+    assert as_bool(store.value("export/invention_map"))  # remembered for next time

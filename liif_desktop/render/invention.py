@@ -85,10 +85,16 @@ def perturbed_input(image: np.ndarray, kind: str = "checker") -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the map
 
-#: Gaussian smoothing of the score, in input pixels.
+#: Gaussian smoothing of gain and contrast, in input pixels.
 SMOOTHING = 2.0
-#: Score that maps to 1.0 (scores are clipped there); fixed, so tiles and images compare.
-FULL_SCALE = 1.0
+#: Contrast added below the ratio (map-grid luma gradient units): keeps flat paper from
+#: dividing by nothing, and sets how much contrast it takes to halve a gain's weight.
+CONTRAST_FLOOR = 0.1
+#: Scale of the score: the map is ``1 - exp(-score / SCORE_SCALE)``, fixed so that tiles and
+#: images compare. Set so that 0.5 is the score above which the benchmark's receipts have
+#: a fifth of their text area (benchmarks/invention.py).
+SCORE_SCALE = 14.0
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def map_grid(lr_size: tuple[int, int]) -> tuple[int, int]:
@@ -104,46 +110,80 @@ def gaussian_kernel(sigma: float) -> np.ndarray:
     return (k / k.sum()).astype(np.float32)
 
 
-def smooth(values: np.ndarray, sigma: float, pad: tuple[int, int, int, int]) -> np.ndarray:
-    """Separable Gaussian smoothing of a (h, w) window, keeping the valid part.
+#: Radius of the smoothing on the map grid.
+_RADIUS = (gaussian_kernel(SMOOTHING * MAP_GRID).size - 1) // 2
+#: Map-grid pixels a window needs around the values it yields (smoothing + gradient).
+_MARGIN = _RADIUS + 1
 
-    ``pad`` = (top, bottom, left, right) pixels of edge replication to add first: where the
-    window touches the border of the whole grid it is padded by the kernel's radius, and
-    elsewhere it already holds that many real neighbours, so any window gives the values
-    a whole-grid smoothing (edges replicated) gives there.
+
+def smooth_valid(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian smoothing of a (h, w) array, keeping only the fully covered part.
+
+    The result is smaller by the kernel's radius on every side.
     """
     k = torch.from_numpy(gaussian_kernel(sigma))
-    r = (k.numel() - 1) // 2
     t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))[None, None]
-    top, bottom, left, right = pad
-    if any(pad):
-        t = torch.nn.functional.pad(t, (left, right, top, bottom), mode="replicate")
     t = torch.nn.functional.conv2d(t, k.view(1, 1, 1, -1))
     t = torch.nn.functional.conv2d(t, k.view(1, 1, -1, 1))
-    assert t.shape[-1] == values.shape[1] + left + right - 2 * r
     return t[0, 0].numpy()
+
+
+def _replicate(values: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarray:
+    top, bottom, left, right = pad
+    return np.pad(values, ((top, bottom), (left, right)), mode="edge")
+
+
+def scores(base: np.ndarray, perturbed: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """Smoothed gain over smoothed contrast, from renders of a window of the map grid.
+
+    Gain is how far the output moved per unit of input change (mean over RGB); contrast is
+    the luma gradient of the unperturbed render (central differences). Both are smoothed by
+    :data:`SMOOTHING` and their ratio is taken with :data:`CONTRAST_FLOOR` added below.
+
+    Parameters
+    ----------
+    base, perturbed
+        (h, w, 3) renders of the same window of the map grid.
+    pad
+        (top, bottom, left, right): map-grid pixels of edge replication that complete the
+        window to :data:`_MARGIN` pixels around the part wanted (non-zero only at the grid's
+        borders). The whole grid is the window with ``_MARGIN`` on every side.
+
+    Returns
+    -------
+    numpy.ndarray
+        Scores of the window less :data:`_MARGIN` pixels on every side (after padding).
+    """
+    gain = _replicate(np.abs(perturbed - base).mean(axis=-1) / PERTURBATION, pad)
+    luma = _replicate(base @ _LUMA, pad)
+    gy = (luma[2:, 1:-1] - luma[:-2, 1:-1]) * 0.5
+    gx = (luma[1:-1, 2:] - luma[1:-1, :-2]) * 0.5
+    sigma = SMOOTHING * MAP_GRID
+    smooth_gain = smooth_valid(gain[1:-1, 1:-1], sigma)
+    smooth_contrast = smooth_valid(np.hypot(gx, gy), sigma)
+    return smooth_gain / (smooth_contrast + CONTRAST_FLOOR)
 
 
 @dataclass(frozen=True)
 class _AxisPlan:
     """How one axis of an output rectangle reads the map grid."""
 
-    window: tuple[int, int]  # grid pixels whose scores are measured
-    pad: tuple[int, int]  # edge replication before smoothing (at the grid's borders)
-    lower: np.ndarray  # per output pixel: grid index below its centre, from window start
+    window: tuple[int, int]  # map-grid pixels to render
+    pad: tuple[int, int]  # edge replication completing the margin (at the grid's borders)
+    lower: np.ndarray  # per output pixel: score index below its centre
     upper: np.ndarray  # ... and above it
     frac: np.ndarray  # weight of ``upper``
 
 
-def _axis_plan(out_n: int, grid_n: int, start: int, stop: int, radius: int) -> _AxisPlan:
-    # Output pixel centres in grid-pixel index units, clamped (bilinear, align_corners=False).
+def _axis_plan(out_n: int, grid_n: int, start: int, stop: int) -> _AxisPlan:
+    # Output pixel centres in map-grid index units, clamped (bilinear, align_corners=False).
     g = (np.arange(start, stop, dtype=np.float64) + 0.5) * (grid_n / out_n) - 0.5
     g = np.clip(g, 0.0, grid_n - 1.0)
     lower = np.floor(g).astype(np.int64)
     upper = np.minimum(lower + 1, grid_n - 1)
     lo, hi = int(lower.min()), int(upper.max()) + 1
-    w0, w1 = max(0, lo - radius), min(grid_n, hi + radius)
-    pad = (radius - (lo - w0), radius - (w1 - hi))
+    w0, w1 = max(0, lo - _MARGIN), min(grid_n, hi + _MARGIN)
+    pad = (_MARGIN - (lo - w0), _MARGIN - (w1 - hi))
     return _AxisPlan((w0, w1), pad, lower - lo, upper - lo, (g - lower).astype(np.float32))
 
 
@@ -154,28 +194,17 @@ def _plan(
     cols: tuple[int, int],
 ) -> tuple[_AxisPlan, _AxisPlan]:
     grid = map_grid(lr_size)
-    radius = (gaussian_kernel(SMOOTHING * MAP_GRID).size - 1) // 2
     return (
-        _axis_plan(out_size[0], grid[0], rows[0], rows[1], radius),
-        _axis_plan(out_size[1], grid[1], cols[0], cols[1], radius),
+        _axis_plan(out_size[0], grid[0], rows[0], rows[1]),
+        _axis_plan(out_size[1], grid[1], cols[0], cols[1]),
     )
 
 
-def map_from_scores(scores: np.ndarray, py: _AxisPlan, px: _AxisPlan) -> np.ndarray:
-    """The map of an output rectangle from the raw scores of its grid window.
-
-    Smooths (:data:`SMOOTHING`), resamples bilinearly to the output pixels and normalises
-    by the fixed :data:`FULL_SCALE`.
-    """
-    s = smooth(scores, SMOOTHING * MAP_GRID, (*py.pad, *px.pad))
+def _finish(base: np.ndarray, perturbed: np.ndarray, py: _AxisPlan, px: _AxisPlan) -> np.ndarray:
+    s = scores(base, perturbed, (*py.pad, *px.pad))
     s = s[py.lower] * (1 - py.frac[:, None]) + s[py.upper] * py.frac[:, None]
     s = s[:, px.lower] * (1 - px.frac) + s[:, px.upper] * px.frac
-    return np.clip(s / FULL_SCALE, 0.0, 1.0).astype(np.float32)
-
-
-def score_from_renders(base: np.ndarray, perturbed: np.ndarray) -> np.ndarray:
-    """Raw score: output change per unit of input change, mean over RGB ((h, w) float32)."""
-    return (np.abs(perturbed - base).mean(axis=-1) / PERTURBATION).astype(np.float32)
+    return (1.0 - np.exp(-np.maximum(s, 0.0) / SCORE_SCALE)).astype(np.float32)
 
 
 _companions: weakref.WeakKeyDictionary[RegionRenderer, tuple[RegionRenderer, RegionRenderer]] = (
@@ -220,16 +249,19 @@ def invention_tile(
 ) -> np.ndarray:
     """The "invented detail" map of output pixels ``rows × cols`` of an ``out_size`` grid.
 
-    The score is how much the model's output moves when the input is nudged by a fixed,
-    invisible pattern (:data:`PERTURBATION`, 2 grey levels): where a tiny change of the input
-    changes the enlargement a lot, the detail there is decided by the model rather than by
-    the input. It is measured on the input grid ×:data:`MAP_GRID` whatever the zoom, smoothed
-    over :data:`SMOOTHING` input pixels, resampled to the rectangle and divided by the fixed
-    :data:`FULL_SCALE`: the same pixel gets the same value from any tile, so tiles join
-    seamlessly and maps of different images compare. It never looks at text.
+    The input is nudged by a fixed, invisible pattern (:data:`PERTURBATION`, 2 grey levels
+    of seeded ±noise) and the model's output compared with the unperturbed one. Where the
+    output moves a lot for so small a cause, relative to the local contrast of the
+    enlargement, the detail there is decided by the model more than by the input. Measured
+    on the input grid ×:data:`MAP_GRID` whatever the zoom, smoothed over :data:`SMOOTHING`
+    input pixels, resampled bilinearly to the rectangle and mapped to [0, 1) by the fixed
+    :data:`SCORE_SCALE`: a pixel gets the same value from any tile, so tiles join seamlessly,
+    and maps of different images compare. It never looks at text.
 
-    Cost: the perturbed image's latent codes (one encoder pass over the tiles it reaches,
-    cached) and two decodes on the map grid's window (the rectangle plus a smoothing margin).
+    Cost: the perturbed image's latent codes (one encoder pass over the input tiles the
+    rectangle reaches, cached) and two decodes of the map grid's window (the rectangle plus
+    a margin of ``3 × SMOOTHING + 1`` input pixels); at zooms above ×2 that is fewer queries
+    than the tile itself.
 
     Parameters
     ----------
@@ -255,12 +287,15 @@ def invention_tile(
     grid = map_grid(renderer.lr_size)
     a = base.render(grid, py.window, px.window, should_stop)
     b = perturbed.render(grid, py.window, px.window, should_stop)
-    return map_from_scores(score_from_renders(a, b), py, px)
+    return _finish(a, b, py, px)
 
 
-def whole_map(scores: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
-    """The map of a whole output grid from the raw scores of the whole map grid."""
-    grid = scores.shape[:2]
-    lr_size = (grid[0] // MAP_GRID, grid[1] // MAP_GRID)
+def whole_map(base: np.ndarray, perturbed: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+    """The map of a whole ``out_size`` grid from whole-map-grid renders (benchmarks, tests).
+
+    ``base`` and ``perturbed`` are (H·MAP_GRID, W·MAP_GRID, 3) renders of the input as it is
+    and perturbed (:func:`perturbed_input` with :data:`PERTURBATION_KIND`).
+    """
+    lr_size = (base.shape[0] // MAP_GRID, base.shape[1] // MAP_GRID)
     py, px = _plan(lr_size, out_size, (0, out_size[0]), (0, out_size[1]))
-    return map_from_scores(scores, py, px)
+    return _finish(base, perturbed, py, px)

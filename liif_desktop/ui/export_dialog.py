@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from liif_desktop.export.imageio import ImageLoadError, LoadedImage
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix
+from liif_desktop.export.invention_map import export_with_map
 from liif_desktop.export.job import ExportProgress, ExportSettings, OutputSize, export_image
 from liif_desktop.export.multipage import multipage_format
 from liif_desktop.export.naming import format_duration, format_scale
@@ -416,6 +417,12 @@ class ExportDialog(QDialog):
         model_label = QLabel(model_display_name(self.model_id))
         model_label.setToolTip(self.model_id)
         form.addRow("Model", model_label)
+        self.invention_check = QCheckBox("Also save the invented-detail map (NAME.invented.png)")
+        self.invention_check.setToolTip(
+            "A greyscale picture, the size of the output: white where the enlargement depends "
+            "most on what the model invented rather than on the input."
+        )
+        form.addRow("", self.invention_check)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
@@ -458,6 +465,7 @@ class ExportDialog(QDialog):
         self.size_chooser.restore(self.store, "export")
         self.format_chooser.set_format(str(self.store.value("export/format", "PNG")))
         self.format_chooser.quality_spin.setValue(int(self.store.value("export/quality", 92)))  # type: ignore[call-overload]
+        self.invention_check.setChecked(as_bool(self.store.value("export/invention_map", False)))
         policy = str(self.store.value("export/policy", OverwritePolicy.RENAME.value))
         index = self.policy_combo.findData(policy)
         self.policy_combo.setCurrentIndex(max(0, index))
@@ -469,6 +477,7 @@ class ExportDialog(QDialog):
         self.store.setValue("export/format", self.format_chooser.format())
         self.store.setValue("export/quality", self.format_chooser.quality_spin.value())
         self.store.setValue("export/policy", str(self.policy_combo.currentData()))
+        self.store.setValue("export/invention_map", self.invention_check.isChecked())
         if self.output_edit.text().strip():
             self.store.setValue("export/folder", str(Path(self.output_edit.text()).parent))
 
@@ -565,6 +574,7 @@ class ExportDialog(QDialog):
         # Everything the worker needs is captured here, on the GUI thread.
         image_path, image, model_id = self.image_path, self.image, self.model_id
         loader, page, count = self._load_model, self.page or 1, self.page_count
+        export = export_with_map if self.invention_check.isChecked() else export_image
 
         def job(token: CancelToken) -> Iterator[object]:
             model = loader(model_id)
@@ -576,7 +586,7 @@ class ExportDialog(QDialog):
                 )
                 return
             loaded = _matching_file(image_path, image, page)
-            yield from export_image(loaded, model, target, settings, should_stop=token)
+            yield from export(loaded, model, target, settings, should_stop=token)
 
         return job
 
@@ -589,7 +599,13 @@ class ExportDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for w in (self.size_chooser, self.format_chooser, self.output_edit, self.policy_combo):
+        for w in (
+            self.size_chooser,
+            self.format_chooser,
+            self.output_edit,
+            self.policy_combo,
+            self.invention_check,
+        ):
             w.setEnabled(not running)
 
     def _on_runner_progressed(self, item: Any) -> None:
