@@ -358,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     ensure_tesseract()
+    from liif_desktop.cpuinfo import cpu_flags, cpu_model
     from liif_desktop.render.invention import (
         CONTRAST_FLOOR,
         MAP_GRID,
@@ -451,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "per_crop": per_crop,
         "seconds": round(time.perf_counter() - start, 1),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "cpu_model": cpu_model(), "cpu_flags": cpu_flags()},
     }
     merge_json(args.out, result)
     return 0
