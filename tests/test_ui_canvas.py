@@ -459,3 +459,22 @@ def test_without_a_model_the_bicubic_view_is_final(
     with qtbot.waitSignal(window.canvas.viewRefined, timeout=60_000):
         window.canvas.set_zoom(6.0)
     assert np.array_equal(_shown_region(window), _bicubic_visible(window))
+
+
+def test_invented_detail_overlay_toggles_with_u(
+    qtbot: QtBot, window: MainWindow, image_file: Path
+) -> None:
+    _open_refined(qtbot, window, image_file, 3.0)
+    canvas = window.canvas
+    plain = _shown_region(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    QTest.keyClick(canvas, Qt.Key.Key_U)
+    assert canvas.invention_overlay and window.act_invention.isChecked()
+    qtbot.waitUntil(canvas.overlay_complete, timeout=60_000)
+    overlaid = _shown_region(window)
+    assert np.abs(overlaid.astype(int) - plain.astype(int)).max() > 0  # something is marked
+    QTest.keyClick(canvas, Qt.Key.Key_U)
+    assert not canvas.invention_overlay
+    qtbot.waitUntil(canvas.is_refined, timeout=60_000)
+    assert np.array_equal(_shown_region(window), plain)

@@ -17,7 +17,14 @@ from liif_desktop.render.full import upscale_array
 from liif_desktop.render.geometry import TileKey, ViewGeometry
 from liif_desktop.render.preview import SourcePreview, to_uint8
 from liif_desktop.render.region import RegionRenderer
-from liif_desktop.render.viewport import MAIN, REFERENCE, Stage, TileUpdate, ViewportController
+from liif_desktop.render.viewport import (
+    INVENTION,
+    MAIN,
+    REFERENCE,
+    Stage,
+    TileUpdate,
+    ViewportController,
+)
 from tests.conftest import make_tiny_model, random_image
 
 TIMEOUT = 60.0
@@ -419,3 +426,45 @@ def test_prefetch_encodes_a_view_in_one_window_with_the_same_codes() -> None:
     renderer.prefetch((80, 104), (0, 80), (0, 104))
     assert len(calls) == 4  # row 0, row 1 left, row 1 right, row 2
     np.testing.assert_allclose(renderer.render((80, 104), (0, 80), (0, 104)), expected, atol=1e-5)
+
+
+def test_invention_maps_follow_the_exact_visible_pixels_and_only_when_asked(
+    make_controller, collector
+) -> None:
+    fake = FakeRenderer()
+    asked: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def invention(renderer, out_size, rows, cols, should_stop):
+        asked.append((rows, cols))
+        return np.full((rows[1] - rows[0], cols[1] - cols[0]), 0.5, np.float32)
+
+    controller = make_controller(
+        tile_size=16, renderer_factory=fake.factory, invention_map=invention
+    )
+    controller.set_image("img", random_image(20, 20, seed=13))
+    controller.set_model("m", _model())
+    geometry = ViewGeometry((20, 20), 4.0, (10.0, 6.0), (40, 30))
+    controller.request_view(geometry)
+    assert controller.wait_idle(TIMEOUT)
+    assert not asked and all(u.layer != INVENTION for u in collector.updates)
+    collector.clear()
+    controller.tile_cache.clear()
+    controller.request_view(geometry, invention=True)
+    assert controller.wait_idle(TIMEOUT)
+    order = [(u.layer, u.stage, u.key) for u in collector.updates]
+    maps = [i for i, (layer, _, _) in enumerate(order) if layer == INVENTION]
+    assert len(maps) == len(geometry.visible_tiles(16))
+    visible = geometry.visible_rect()
+    assert visible is not None
+    main_exact = [
+        j for j, (layer, stage, _) in enumerate(order) if layer == MAIN and stage == Stage.EXACT
+    ]
+    n_visible_exact = len(geometry.visible_tiles(16))
+    # the maps come after the main layer's visible pixels are all exact
+    assert min(maps) > main_exact[n_visible_exact - 1]
+    for u in collector.updates:
+        if u.layer == INVENTION:
+            assert u.rgb.max() == 128  # 0.5 as grey levels, over the visible part only
+    for rows, cols in asked:  # visible parts only
+        assert visible.rows[0] <= rows[0] and rows[1] <= visible.rows[1]
+        assert visible.cols[0] <= cols[0] and cols[1] <= visible.cols[1]

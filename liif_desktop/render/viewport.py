@@ -22,7 +22,9 @@ its next chunk unless the new view still shows that tile at the same zoom, and c
 the new request: what was computed stays in the tiles in progress.
 
 A second *reference* layer (another model, or bicubic) is rendered after the main one for
-the compare views.
+the compare views, and the *invention* layer (where the enlargement depends most on what the
+model invented, :func:`liif_desktop.render.invention.invention_tile`) after the main layer's
+visible pixels are exact, when the view asks for it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 
 MAIN = "main"
 REFERENCE = "reference"
+INVENTION = "invention"
+INVENTION_ID = "\0invention:"  # prefix of the main model's id in the invention maps' cache keys
+INVENTION_MIN_ZOOM = 1.0  # below, the map costs more than the picture and shows little
 DOWNSCALE_ID = "\0lanczos"  # stands for the model in the cache keys of zoom ≤ 1 tiles
 BICUBIC_ID = "\0bicubic"  # the reference layer without a model
 COARSE_STRIDE = 2
@@ -85,6 +90,7 @@ class ViewRequest:
     geometry: ViewGeometry
     reference: bool = False
     epoch: int = 0
+    invention: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class TileUpdate:
     generation
         The request this update belongs to.
     layer
-        :data:`MAIN` or :data:`REFERENCE`.
+        :data:`MAIN`, :data:`REFERENCE` or :data:`INVENTION` (whose ``rgb`` is the map as
+        grey levels: 255 where the picture depends most on what the model invented).
     out_size
         (H_out, W_out) of the output grid (fixes the zoom).
     key
@@ -132,6 +139,24 @@ class PointRenderer(Protocol):
 
 
 RendererFactory = Callable[[LIIF, np.ndarray, ByteLRU[torch.Tensor], str], PointRenderer]
+InventionMap = Callable[
+    [PointRenderer, tuple[int, int], tuple[int, int], tuple[int, int], Callable[[], bool]],
+    np.ndarray,
+]
+
+
+def _invention_tile(
+    renderer: PointRenderer,
+    out_size: tuple[int, int],
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    should_stop: Callable[[], bool],
+) -> np.ndarray:
+    from liif_desktop.render.invention import invention_tile
+
+    if not isinstance(renderer, RegionRenderer):
+        raise TypeError("the invention map needs a RegionRenderer")
+    return invention_tile(renderer, out_size, rows, cols, should_stop)
 
 
 class _Layer:
@@ -189,6 +214,9 @@ class ViewportController:
     renderer_factory
         Builds a renderer from (model, image, feature cache, precision); default a
         :class:`RegionRenderer`. Tests pass fakes.
+    invention_map
+        Computes the invention map of a rectangle from a renderer; default
+        :func:`liif_desktop.render.invention.invention_tile`.
     """
 
     def __init__(
@@ -203,6 +231,7 @@ class ViewportController:
         chunk_pixels: int = 2048,
         feature_tile: int = 128,
         renderer_factory: RendererFactory | None = None,
+        invention_map: InventionMap | None = None,
     ) -> None:
         if tile_size < 1:
             raise ValueError(f"tile size must be positive, got {tile_size}")
@@ -216,6 +245,7 @@ class ViewportController:
         self._requested_precision = precision
         self._precision: Precision | None = None if precision == "auto" else precision  # type: ignore[assignment]
         self._factory = renderer_factory or self._region_renderer
+        self._invention = invention_map or _invention_tile
         self._feature_budget = int(feature_cache_bytes)
         self._cond = threading.Condition()
         self._generation = 0
@@ -353,12 +383,17 @@ class ViewportController:
         self._epoch += 1
         if self._request is not None:
             old = self._request
-            self._request = ViewRequest(self._generation, old.geometry, old.reference, self._epoch)
+            self._request = ViewRequest(
+                self._generation, old.geometry, old.reference, self._epoch, old.invention
+            )
         self._final = set()
         self._cond.notify_all()
 
-    def request_view(self, geometry: ViewGeometry, reference: bool = False) -> ViewRequest:
-        """Show ``geometry`` (and the reference layer when ``reference``); returns at once.
+    def request_view(
+        self, geometry: ViewGeometry, reference: bool = False, invention: bool = False
+    ) -> ViewRequest:
+        """Show ``geometry`` (with the reference layer when ``reference``, the invention map
+        when ``invention``); returns at once.
 
         Raises
         ------
@@ -372,7 +407,9 @@ class ViewportController:
                     f"view is of a {geometry.image_size} image, the image is {preview.image_size}"
                 )
             self._generation += 1
-            request = ViewRequest(self._generation, geometry, bool(reference), self._epoch)
+            request = ViewRequest(
+                self._generation, geometry, bool(reference), self._epoch, bool(invention)
+            )
             self._request = request
             self._visible_keys = tuple(geometry.visible_tiles(self.tile_size))
             self._final = set()
@@ -450,11 +487,17 @@ class ViewportController:
             ]
             if not self._deliver(request, updates):
                 return False
-        steps = list(self._steps(layers, keys, visible, downscale))
+        invention = request.invention and geometry.zoom > INVENTION_MIN_ZOOM
+        steps = list(self._steps(layers, keys, visible, downscale, invention))
         prefetched: set[tuple[str, bool]] = set()
         for step in steps:
             if self._superseded(request):
                 return False
+            if step.layer == INVENTION:
+                update = self._run_invention_step(request, step, layers[MAIN], image, image_id)
+                if update is not None and not self._deliver(request, [update], step):
+                    return False
+                continue
             layer = layers[step.layer]
             # Latent codes first, in as few windows as possible: the visible part's before
             # the layer's first step, the edge tiles' off-screen parts before its first
@@ -477,6 +520,7 @@ class ViewportController:
         keys: list[TileKey],
         visible: TileKey | None,
         downscale: bool,
+        invention: bool = False,
     ) -> Iterator[_Step]:
         if downscale or visible is None:
             return
@@ -488,6 +532,11 @@ class ViewportController:
                     part = _intersect(key, visible)
                     if part is not None:
                         yield _Step(name, stage, key, part)
+        if invention and MAIN in refined:  # after the visible pixels, before the margins
+            for key in keys:
+                part = _intersect(key, visible)
+                if part is not None:
+                    yield _Step(INVENTION, Stage.EXACT, key, part)
         for name in refined:  # the tiles' off-screen parts, so they can be cached whole
             for key in keys:
                 if key != _intersect(key, visible):
@@ -620,6 +669,8 @@ class ViewportController:
             return False
         if step.layer == REFERENCE and not newest.reference:
             return False
+        if step.layer == INVENTION and not newest.invention:
+            return False
         return step.key in self._visible_keys
 
     def _run_step(
@@ -685,6 +736,42 @@ class ViewportController:
             rgb_out,
             stage,
             stage == Stage.EXACT,
+        )
+
+    def _run_invention_step(
+        self,
+        request: ViewRequest,
+        step: _Step,
+        layer: _Layer,
+        image: np.ndarray,
+        image_id: str,
+    ) -> TileUpdate | None:
+        """The invention map of a tile's visible part (cached when that is the whole tile)."""
+        out_size = request.geometry.out_size
+        ck = TileCacheKey(image_id, INVENTION_ID + layer.model_id, out_size, step.key)
+        cached = self._tiles.lookup(ck) if step.rect == step.key else None
+        if cached is None:
+
+            def stop() -> bool:
+                return self._superseded(request) and not self._still_wanted(request, step)
+
+            try:
+                renderer = self._renderer(layer, image)
+                values = self._invention(renderer, out_size, step.rect.rows, step.rect.cols, stop)
+            except Cancelled:
+                return None
+            except Exception as exc:  # the overlay is an extra: the picture goes on
+                log.exception("the invention map of %s failed", step.key)
+                self.last_error = exc
+                return None
+            grey = np.clip(np.rint(np.asarray(values) * 255), 0, 255).astype(np.uint8)
+            tile = np.zeros((*step.key.shape, 3), np.uint8)
+            tile[_local(step.rect, step.key)] = grey[..., None]
+            if step.rect == step.key:
+                self._tiles.store(ck, tile)
+            cached = tile
+        return TileUpdate(
+            request.generation, INVENTION, out_size, step.key, cached, Stage.EXACT, True
         )
 
     def _deliver(
@@ -796,6 +883,7 @@ def _fill_blocks(work: _Work, rows: np.ndarray, cols: np.ndarray, values: np.nda
 
 
 __all__ = [
+    "INVENTION",
     "MAIN",
     "REFERENCE",
     "PointRenderer",

@@ -33,7 +33,14 @@ from PySide6.QtWidgets import QAbstractScrollArea, QGestureEvent, QPinchGesture,
 
 from liif_desktop.model.liif import LIIF
 from liif_desktop.render.geometry import TileKey, ViewGeometry
-from liif_desktop.render.viewport import MAIN, Stage, TileUpdate, ViewportController
+from liif_desktop.render.viewport import (
+    INVENTION,
+    MAIN,
+    REFERENCE,
+    Stage,
+    TileUpdate,
+    ViewportController,
+)
 from liif_desktop.ui.image_loading import array_to_qimage
 
 MIN_ZOOM = 0.02
@@ -43,6 +50,7 @@ ZOOM_STEPS = (
     12.0, 16.0, 24.0, 32.0, 48.0, 64.0,
 )  # fmt: skip
 WHEEL_NOTCHES_PER_DOUBLING = 4.0
+OVERLAY_OPACITY = 200  # of 255, where the invention map is 1
 SPLIT_GRAB_PX = 6
 
 
@@ -54,6 +62,17 @@ class Tile:
     image: QImage
     stage: Stage
     final: bool
+
+
+def overlay_image(grey: np.ndarray, device_pixel_ratio: float) -> QImage:
+    """An invention map tile (grey levels in channel 0) as a translucent orange overlay."""
+    h, w = grey.shape[:2]
+    rgba = np.empty((h, w, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 255, 96, 0
+    rgba[..., 3] = (grey[..., 0].astype(np.uint16) * OVERLAY_OPACITY // 255).astype(np.uint8)
+    image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    image.setDevicePixelRatio(device_pixel_ratio)
+    return image
 
 
 def tile_image(rgb: np.ndarray, device_pixel_ratio: float) -> QImage:
@@ -131,6 +150,8 @@ class ImageCanvas(QAbstractScrollArea):
         # are drawn rescaled underneath (the backdrop) until the new ones cover the view.
         self._tiles: dict[TileKey, Tile] = {}
         self._reference_tiles: dict[TileKey, Tile] = {}
+        self._overlay_tiles: dict[TileKey, QImage] = {}
+        self._show_invention = False
         self._tiles_out_size: tuple[int, int] | None = None
         self._backdrop: dict[TileKey, Tile] = {}
         self._backdrop_out_size: tuple[int, int] | None = None
@@ -192,6 +213,27 @@ class ImageCanvas(QAbstractScrollArea):
         self._refresh()
 
     @property
+    def invention_overlay(self) -> bool:
+        """Whether the "invented detail" map is drawn over the picture."""
+        return self._show_invention
+
+    def set_invention_overlay(self, on: bool) -> None:
+        """Mark where the enlargement depends most on what the model invented (computed for
+        the visible tiles in the background, after their exact pixels)."""
+        if bool(on) == self._show_invention:
+            return
+        self._show_invention = bool(on)
+        if not on:
+            self._overlay_tiles = {}
+        self._refresh()
+
+    def overlay_complete(self) -> bool:
+        """Every visible tile has its invention map (True when the overlay is off)."""
+        if not self._show_invention or self._geometry is None or self._geometry.zoom <= 1:
+            return True
+        return all(k in self._overlay_tiles for k in self._visible_keys)
+
+    @property
     def reference_model_id(self) -> str | None:
         """The second model compared against (None: bicubic)."""
         return self._reference_model_id
@@ -206,6 +248,7 @@ class ImageCanvas(QAbstractScrollArea):
         elif not keep_backdrop:
             self._backdrop, self._backdrop_out_size = {}, None
         self._tiles, self._reference_tiles, self._tiles_out_size = {}, {}, None
+        self._overlay_tiles = {}
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -430,10 +473,12 @@ class ImageCanvas(QAbstractScrollArea):
             self._drop_tiles(keep_backdrop=True)
         self._visible_keys = geom.visible_tiles(self.tile_size)
         visible = set(self._visible_keys)
-        for tiles in (self._tiles, self._reference_tiles):
+        for tiles in (self._tiles, self._reference_tiles, self._overlay_tiles):
             for key in [k for k in tiles if k not in visible]:
                 del tiles[key]
-        request = self.controller.request_view(geom, reference=self._compare != CompareMode.OFF)
+        request = self.controller.request_view(
+            geom, reference=self._compare != CompareMode.OFF, invention=self._show_invention
+        )
         self._generation = request.generation
         self._sync_scrollbars()
         self.viewport().update()
@@ -466,7 +511,13 @@ class ImageCanvas(QAbstractScrollArea):
         for u in updates:
             if u.generation < self._generation or u.out_size != geom.out_size:
                 continue  # stale: a newer view was asked for since
+            if u.layer == INVENTION:
+                if self._show_invention:
+                    self._overlay_tiles[u.key] = overlay_image(u.rgb, dpr)
+                    self.viewport().update(self._tile_rect(u.key, u.out_size).toAlignedRect())
+                continue
             tiles = self._tiles if u.layer == MAIN else self._reference_tiles
+            assert u.layer in (MAIN, REFERENCE)
             tiles[u.key] = Tile(u.rgb, tile_image(u.rgb, dpr), u.stage, u.final)
             self._tiles_out_size = u.out_size
             self.viewport().update(self._tile_rect(u.key, u.out_size).toAlignedRect())
@@ -529,6 +580,11 @@ class ImageCanvas(QAbstractScrollArea):
             painter.drawImage(rect, image)
         if self._compare == CompareMode.SPLIT:
             self._paint_split(painter, exposed)
+        if self._show_invention:
+            for key, overlay in self._overlay_tiles.items():
+                rect = self._tile_rect(key, out_size)
+                if rect.intersects(exposed):
+                    painter.drawImage(rect, overlay)
         if self._selection is not None:
             self._paint_selection(painter)
         if self._compare != CompareMode.OFF:

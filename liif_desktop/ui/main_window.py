@@ -278,6 +278,12 @@ class MainWindow(QMainWindow):
             "S&plit view", self._on_split_toggled, ["S"], "compare-horizontal",
             checkable=True, tip="Reference left of the divider, LIIF right; drag the divider",
         )  # fmt: skip
+        self.act_invention = self._action(
+            "Show &invented detail", self.canvas.set_invention_overlay, ["U"], "alert-outline",
+            checkable=True,
+            tip="Mark where the enlargement depends most on what the model invented rather "
+            "than on the input (distrust sharp detail there)",
+        )  # fmt: skip
         self.act_how = self.how_it_works.toggleViewAction()
         self.act_how.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         self._icon_actions.append((self.act_how, "help-circle-outline"))
@@ -337,6 +343,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.act_compare)
         view.addAction(self.act_split)
+        view.addAction(self.act_invention)
         view.addSeparator()
         view.addAction(self.pages.act_previous)
         view.addAction(self.pages.act_next)
