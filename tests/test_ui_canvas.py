@@ -472,9 +472,21 @@ def test_invented_detail_overlay_toggles_with_u(
     QTest.keyClick(canvas, Qt.Key.Key_U)
     assert canvas.invention_overlay and window.act_invention.isChecked()
     qtbot.waitUntil(canvas.overlay_complete, timeout=60_000)
-    overlaid = _shown_region(window)
-    assert np.abs(overlaid.astype(int) - plain.astype(int)).max() > 0  # something is marked
+    view = canvas.view
+    assert view is not None
+    assert set(canvas._overlay_tiles) == set(view.visible_tiles(canvas.tile_size))
     QTest.keyClick(canvas, Qt.Key.Key_U)
     assert not canvas.invention_overlay
     qtbot.waitUntil(canvas.is_refined, timeout=60_000)
     assert np.array_equal(_shown_region(window), plain)
+
+
+def test_overlay_tint_starts_where_the_map_marks_a_fifth_of_the_text(qtbot: QtBot) -> None:
+    from liif_desktop.ui.canvas import OVERLAY_FROM, OVERLAY_OPACITY, overlay_image
+
+    levels = np.array([0.0, OVERLAY_FROM, 0.55, 0.75, 1.0])
+    grey = np.repeat(np.rint(levels * 255).astype(np.uint8)[None, :, None], 3, axis=2)
+    image = overlay_image(grey, 1.0)
+    alphas = [image.pixelColor(i, 0).alpha() for i in range(len(levels))]
+    assert alphas[0] == alphas[1] == 0  # paper and faint marks stay untinted
+    assert 0 < alphas[2] < alphas[3] == alphas[4] == OVERLAY_OPACITY
