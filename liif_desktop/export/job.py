@@ -28,7 +28,9 @@ from liif_desktop.export.safety import (
     ExportError,
     OverwritePolicy,
     PendingFile,
+    check_free_space,
     describe_os_error,
+    estimated_file_bytes,
     resolve_target,
 )
 from liif_desktop.model.decoder import Cancelled
@@ -387,7 +389,8 @@ def export_image(
     liif_desktop.model.decoder.Cancelled
         When cancelled; no file is left behind.
     ExportError
-        Bad settings, an unwritable folder, a full disk, not enough memory.
+        Bad settings, an unwritable folder, a full disk (checked before rendering, against
+        a generous estimate of the file's size), not enough memory.
     """
     start = time.monotonic()
     plan = _plan(image.size, settings)
@@ -410,6 +413,9 @@ def export_image(
 
     pending = PendingFile(path)
     try:
+        channels = (1 if image.grey else 3) + (1 if image.alpha is not None else 0)
+        needed = estimated_file_bytes(plan.out_size, channels, np.dtype(dtype).itemsize, fmt)
+        check_free_space(path.parent, needed)
         out = yield from render_output(image, model, settings, dtype, should_stop, path, start)
         yield ExportProgress("write", total, total, time.monotonic() - start, 0.0, path)
         try:
