@@ -4,7 +4,8 @@ What is handled: EXIF orientation (applied to the pixels), ICC profile, DPI and 
 writing back), alpha (returned separately), greyscale (flagged so it is written back as grey),
 16-bit PNG/TIFF (decoded at full precision), palette / CMYK / other modes (converted to RGB),
 multi-frame files (first frame with a warning, or a chosen frame: a page of a multi-page TIFF)
-and Pillow's decompression-bomb limit.
+and Pillow's decompression-bomb limit. PNG text chunks too large for Pillow are dropped with a
+warning (:mod:`.pngchunks`).
 
 Pillow decodes 16-bit RGB(A) to 8 bits. To keep all 16 bits the file is decoded twice through
 Pillow's own decoders: once unpacking the high bytes, once (with the byte order swapped) the low
@@ -13,6 +14,7 @@ bytes; the two are then combined. Filtering and decompression stay Pillow's.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +23,13 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from liif_desktop.export.pngchunks import (
+    TEXT_CHUNKS,
+    describe_dropped,
+    text_chunk_too_large,
+    without_chunks,
+)
 
 #: File suffixes treated as images when collecting inputs from folders.
 IMAGE_SUFFIXES = frozenset(
@@ -32,6 +41,20 @@ _GREY_MODES = {"1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"
 # Pillow's bomb check reads a module global; it is switched off while we open a file (and
 # replaced by our own check), so opens are serialised.
 _open_lock = threading.Lock()
+
+
+#: What is decoded: the file, or its bytes with oversized metadata chunks removed.
+Source = Path | bytes
+
+
+def _open_image(source: Source) -> Image.Image:
+    return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
+def _text_limit_error(exc: BaseException) -> bool:
+    """Pillow's refusal of PNG text chunks that are too large (a ValueError)."""
+    text = str(exc)
+    return isinstance(exc, ValueError) and ("MAX_TEXT_CHUNK" in text or "text chunks" in text)
 
 
 class ImageLoadError(Exception):
@@ -140,8 +163,8 @@ def _swapped_byte_order(rawmode: str) -> str | None:
     return None
 
 
-def _decode_with(path: Path, rawmode_for: dict[str, str], frame: int) -> np.ndarray:
-    with Image.open(path) as im:
+def _decode_with(source: Source, rawmode_for: dict[str, str], frame: int) -> np.ndarray:
+    with _open_image(source) as im:
         if frame:
             im.seek(frame)
         im.tile = [_with_rawmode(t, rawmode_for.get(_rawmode_of(t) or "", "")) for t in im.tile]
@@ -149,7 +172,7 @@ def _decode_with(path: Path, rawmode_for: dict[str, str], frame: int) -> np.ndar
         return np.asarray(im).copy()
 
 
-def _decode_rgb16(path: Path, tiles: list[Any], frame: int) -> np.ndarray | None:
+def _decode_rgb16(source: Source, tiles: list[Any], frame: int) -> np.ndarray | None:
     """Full 16-bit samples of an RGB(A) file Pillow would decode to 8 bits, or None."""
     raws = {_rawmode_of(t) for t in tiles}
     if None in raws:
@@ -158,8 +181,8 @@ def _decode_rgb16(path: Path, tiles: list[Any], frame: int) -> np.ndarray | None
     if any(v is None for v in low.values()):
         return None
     try:
-        hi = _decode_with(path, {r: r for r in low}, frame)
-        lo = _decode_with(path, {r: v for r, v in low.items() if v}, frame)
+        hi = _decode_with(source, {r: r for r in low}, frame)
+        lo = _decode_with(source, {r: v for r, v in low.items() if v}, frame)
     except Exception:
         return None
     return (hi.astype(np.uint16) << 8) | lo.astype(np.uint16)
@@ -224,7 +247,7 @@ def _to_float(values: np.ndarray, bit_depth: int) -> np.ndarray:
 
 
 def _pixels(
-    im: Image.Image, tiles: list[Any], path: Path, warnings: list[str], frame: int = 0
+    im: Image.Image, tiles: list[Any], source: Source, warnings: list[str], frame: int = 0
 ) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
     """(colour (H, W, 3) float, alpha or None, bit depth, grey) of the current frame.
 
@@ -235,7 +258,7 @@ def _pixels(
     rawmodes = {_rawmode_of(t) for t in tiles}
     wide_rgb = mode in ("RGB", "RGBA") and any(r and ";16" in r for r in rawmodes)
     if wide_rgb:
-        samples = _decode_rgb16(path, tiles, frame)
+        samples = _decode_rgb16(source, tiles, frame)
         if samples is not None and samples.ndim == 3 and samples.shape[2] in (3, 4):
             alpha = _to_float(samples[..., 3], 16) if samples.shape[2] == 4 else None
             return _to_float(samples[..., :3], 16), alpha, 16, False
@@ -317,11 +340,27 @@ def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = N
     except OSError as exc:
         raise ImageLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     warnings: list[str] = []
+    source: Source = path
+    try:
+        stripped = without_chunks(path, text_chunk_too_large)
+    except OSError:
+        stripped = None  # opening it below reports the problem
+    if stripped is not None:
+        source = stripped[0]
+        warnings.append(describe_dropped(stripped[1]))
     with _open_lock:
         limit = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            return _load_unchecked(path, allow_huge, limit, warnings, frame)
+            try:
+                return _load_unchecked(path, source, allow_huge, limit, list(warnings), frame)
+            except ValueError as exc:
+                # Compressed text that expands too far: only decompressing it tells.
+                retry = without_chunks(path, lambda c: c.kind in TEXT_CHUNKS)
+                if not _text_limit_error(exc) or retry is None:
+                    raise
+                warnings = [describe_dropped(retry[1])]
+                return _load_unchecked(path, retry[0], allow_huge, limit, warnings, frame)
         except ImageLoadError:
             raise
         except MemoryError as exc:
@@ -334,6 +373,8 @@ def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = N
                 reason = "the file is truncated"
             raise ImageLoadError(f"{path}: cannot be read as an image ({reason})") from exc
         except Exception as exc:  # any decoder failure on a damaged file is a bad file
+            if _text_limit_error(exc):
+                raise ImageLoadError(f"{path}: a metadata chunk is too large ({exc})") from exc
             raise ImageLoadError(
                 f"{path}: the image data is corrupt ({exc.__class__.__name__}: {exc})"
             ) from exc
@@ -346,10 +387,15 @@ def _amount(pixels: int) -> str:
 
 
 def _load_unchecked(
-    path: Path, allow_huge: bool, limit: int | None, warnings: list[str], frame: int | None
+    path: Path,
+    source: Source,
+    allow_huge: bool,
+    limit: int | None,
+    warnings: list[str],
+    frame: int | None,
 ) -> LoadedImage:
     try:
-        im = Image.open(path)
+        im = _open_image(source)
     except Image.UnidentifiedImageError as exc:
         raise ImageLoadError(f"{path}: not an image file (format not recognised)") from exc
     with im:
@@ -378,7 +424,7 @@ def _load_unchecked(
         dpi = _dpi_of(im.info)
         exif, orientation = _exif_bytes(im, warnings)
         file_format = im.format
-        rgb, alpha, bit_depth, grey = _pixels(im, tiles, path, warnings, frame or 0)
+        rgb, alpha, bit_depth, grey = _pixels(im, tiles, source, warnings, frame or 0)
     if orientation != 1:
         rgb = _orient(rgb, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
