@@ -224,7 +224,7 @@ def _export_steps(
     if pages is not None or is_pdf(item.source):
         image = load_page(item.source, pages[0] if pages else 1, settings.allow_huge)
     else:
-        image = load_image(item.source, allow_huge=settings.allow_huge)
+        image = load_image(item.source, allow_huge=settings.allow_huge, compact=True)
     namer = _namer(item, settings, produced)
     return export_image(image, model, namer, settings.export, should_stop, protected)
 

@@ -3,7 +3,8 @@
 The export dialog, the batch exporter and ``liif-upscale`` all drive :func:`export_image`.
 Tiles from :func:`liif_desktop.render.full.render_image` are quantised straight into a
 preallocated output buffer (uint8, or uint16 for 16-bit sources written as PNG/TIFF), so peak
-memory is that buffer plus the renderer's bounded working set.
+memory is that buffer, the input (as integer samples when loaded with ``compact=True``) and
+the renderer's bounded working set; PNG is then encoded band by band without another copy.
 
 Colour goes through the model; greyscale images go through it as grey RGB and are written back
 as one channel (ITU-R 601 luma, as Pillow converts). Alpha is upscaled with bicubic
@@ -42,6 +43,9 @@ from liif_desktop.render.region import Precision, RegionRenderer
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Largest output the exporter will attempt (pixels); beyond it the buffer alone is tens of GB.
 MAX_OUTPUT_PIXELS = 4_000_000_000
+#: Latent-code cache of an export: whole-image renders raise it to the two bands they need
+#: (:func:`~liif_desktop.render.full.render_image`); the viewer's larger default is for panning.
+EXPORT_CACHE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -323,7 +327,9 @@ def render_output(
     channels = colour_channels + (1 if image.alpha is not None else 0)
     out = _allocate(plan.out_size, channels, dtype)
     precision = resolve_precision(settings.precision, next(model.parameters()).device)
-    renderer = RegionRenderer(model, image.rgb, precision=precision)
+    renderer = RegionRenderer(
+        model, image.rgb, precision=precision, feature_cache_bytes=EXPORT_CACHE_BYTES
+    )
     alpha = None
     if image.alpha is not None:
         alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))
