@@ -86,7 +86,7 @@ def test_weight_that_is_a_string(tmp_path: Path) -> None:
     sd: dict[str, Any] = dict(make_tiny_model().state_dict())
     sd["imnet.layers.0.bias"] = "not a tensor"
     path = _save_spec(tmp_path / "string.pth", tiny_spec(), sd)
-    with pytest.raises(CheckpointError, match="'imnet.layers.0.bias' is a str, not a tensor"):
+    with pytest.raises(CheckpointError, match=r"'imnet\.layers\.0\.bias' is a str, not a tensor"):
         load_checkpoint(path)
 
 
