@@ -12,6 +12,7 @@ from PIL import Image
 from liif_desktop.export.imageio import load_image
 from liif_desktop.export.imagewrite import write_image, write_png16
 from liif_desktop.export.job import ExportSettings, OutputSize, export_image
+from liif_desktop.render.region import Precision
 from tests.conftest import make_tiny_model
 
 
@@ -39,8 +40,10 @@ def test_compact_load_keeps_the_samples(tmp_path: Path, bits: int) -> None:
     assert np.array_equal(compact.rgb.astype(np.float32) / top, floats.rgb)
 
 
-@pytest.mark.parametrize("bits", [8, 16])
-def test_export_from_compact_samples_is_identical(tmp_path: Path, bits: int) -> None:
+@pytest.mark.parametrize(("bits", "precision"), [(8, "fp32"), (16, "fp32"), (8, "bf16")])
+def test_export_from_compact_samples_is_identical(
+    tmp_path: Path, bits: int, precision: Precision
+) -> None:
     path = tmp_path / "in.png"
     if bits == 8:
         Image.fromarray(_noise((12, 10, 3), np.uint8, 1)).save(path)
@@ -48,7 +51,7 @@ def test_export_from_compact_samples_is_identical(tmp_path: Path, bits: int) -> 
         with path.open("wb") as fh:
             write_png16(fh, _noise((12, 10, 3), np.uint16, 1))
     model = make_tiny_model()
-    settings = ExportSettings(OutputSize(scale=2.5), tile=8)
+    settings = ExportSettings(OutputSize(scale=2.5), tile=8, precision=precision)
     outputs = []
     for compact in (False, True):
         target = tmp_path / f"out-{compact}.png"

@@ -89,7 +89,8 @@ class RegionRenderer:
         self._encoder_image = self.image
         if self.dtype != torch.float32:
             self._encoder_model = copy.deepcopy(model).to(self.dtype)
-            self._encoder_image = self.image.to(self.dtype)
+            if self.image.is_floating_point():  # integer samples are converted per window
+                self._encoder_image = self.image.to(self.dtype)
 
     # -- latent codes ------------------------------------------------------------------
 
