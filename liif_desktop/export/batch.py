@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -243,7 +243,7 @@ def run_batch(
     model: LIIF,
     settings: BatchSettings,
     should_stop: Callable[[], bool] | None = None,
-) -> Iterator[BatchEvent]:
+) -> Generator[BatchEvent, None, None]:
     """Export every item, yielding events; a failed file is reported and the batch goes on.
 
     Parameters

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from liif_desktop.export.pngchunks import (
     TEXT_CHUNKS,
@@ -47,7 +47,7 @@ _open_lock = threading.Lock()
 Source = Path | bytes
 
 
-def _open_image(source: Source) -> Image.Image:
+def _open_image(source: Source) -> ImageFile.ImageFile:
     return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
 
 

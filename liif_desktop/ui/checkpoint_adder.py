@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -69,9 +70,9 @@ class CheckpointAdder(QObject):
                 self._threads.discard(threading.current_thread())
 
     @staticmethod
-    def _emit(signal: Signal, *args: object) -> None:
+    def _emit(signal: Any, *args: object) -> None:
         try:
-            signal.emit(*args)  # type: ignore[attr-defined]
+            signal.emit(*args)
         except RuntimeError:  # the window was closed meanwhile
             pass
 
