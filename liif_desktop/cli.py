@@ -348,7 +348,7 @@ def _load_model(args: argparse.Namespace) -> LIIF:
         raise MissingModel(str(exc)) from exc
     except CheckpointError as exc:
         raise BadModelFile(" ".join(str(exc).splitlines())) from exc
-    except (ValueError, WeightsError, CheckpointError) as exc:
+    except (ValueError, WeightsError) as exc:
         raise UsageError(str(exc)) from exc
 
 
