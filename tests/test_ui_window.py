@@ -119,7 +119,9 @@ def test_add_checkpoint_validates_and_reports(
 ) -> None:
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"definitely not a checkpoint")
-    assert window.add_checkpoint(junk) is None
+    with qtbot.waitSignal(window.checkpointAdded, timeout=60_000) as refused:
+        window.add_checkpoint(junk)
+    assert refused.args == [None]
     box = window.last_message_box
     assert box is not None and "junk.pth" in box.text() and box.windowTitle()
     assert window.model_id == "tiny-a"
@@ -128,11 +130,42 @@ def test_add_checkpoint_validates_and_reports(
     save_checkpoint(good, make_tiny_model(seed=7), tiny_spec())
     # The window loads catalogue models with its loader; a user checkpoint goes through it too.
     window._loader = lambda info, device: make_tiny_model(seed=7)
-    info = window.add_checkpoint(good)
+    with qtbot.waitSignal(window.checkpointAdded, timeout=60_000) as added:
+        window.add_checkpoint(good)
+    info = added.args[0]
     assert info is not None and info.id == "user:mine.pth"
     assert window.model_id == "user:mine.pth"
     assert window.model_combo.findData("user:mine.pth") >= 0
     assert (tmp_path / "data" / "models" / "mine.pth").is_file()
+
+
+def test_add_checkpoint_validates_off_the_gui_thread(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """A hostile file is refused in the worker; the box shows the CheckpointError's words."""
+    import threading
+
+    from liif_desktop import weights
+
+    spec = tiny_spec()
+    spec["imnet_spec"]["args"]["hidden_list"] = [200_000, 200_000]
+    hostile = tmp_path / "wide.pth"
+    save_checkpoint(hostile, make_tiny_model(), spec)
+    threads: list[threading.Thread] = []
+
+    def add(path: Path) -> weights.ModelInfo:
+        threads.append(threading.current_thread())
+        return weights.add_user_checkpoint(path)
+
+    window.checkpoint_adder._add = add
+    with qtbot.waitSignal(window.checkpointAdded, timeout=60_000) as refused:
+        window.add_checkpoint(hostile)
+        assert window.checkpoint_adder.busy() or threads  # returned before the work ended
+    assert refused.args == [None]
+    assert threads and threads[0] is not threading.main_thread()
+    box = window.last_message_box
+    assert box is not None and "wide.pth" in box.text() and "shape mismatch" in box.text()
+    assert not (tmp_path / "data" / "models" / "wide.pth").exists()
 
 
 def test_settings_dialog_round_trip(qtbot: QtBot, window: MainWindow) -> None:

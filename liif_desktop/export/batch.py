@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -224,7 +224,7 @@ def _export_steps(
     if pages is not None or is_pdf(item.source):
         image = load_page(item.source, pages[0] if pages else 1, settings.allow_huge)
     else:
-        image = load_image(item.source, allow_huge=settings.allow_huge)
+        image = load_image(item.source, allow_huge=settings.allow_huge, compact=True)
     namer = _namer(item, settings, produced)
     return export_image(image, model, namer, settings.export, should_stop, protected)
 
@@ -243,7 +243,7 @@ def run_batch(
     model: LIIF,
     settings: BatchSettings,
     should_stop: Callable[[], bool] | None = None,
-) -> Iterator[BatchEvent]:
+) -> Generator[BatchEvent, None, None]:
     """Export every item, yielding events; a failed file is reported and the batch goes on.
 
     Parameters

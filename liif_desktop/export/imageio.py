@@ -4,7 +4,8 @@ What is handled: EXIF orientation (applied to the pixels), ICC profile, DPI and 
 writing back), alpha (returned separately), greyscale (flagged so it is written back as grey),
 16-bit PNG/TIFF (decoded at full precision), palette / CMYK / other modes (converted to RGB),
 multi-frame files (first frame with a warning, or a chosen frame: a page of a multi-page TIFF)
-and Pillow's decompression-bomb limit.
+and Pillow's decompression-bomb limit. PNG text chunks too large for Pillow are dropped with a
+warning (:mod:`.pngchunks`).
 
 Pillow decodes 16-bit RGB(A) to 8 bits. To keep all 16 bits the file is decoded twice through
 Pillow's own decoders: once unpacking the high bytes, once (with the byte order swapped) the low
@@ -13,6 +14,7 @@ bytes; the two are then combined. Filtering and decompression stay Pillow's.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
+
+from liif_desktop.export.pngchunks import (
+    TEXT_CHUNKS,
+    describe_dropped,
+    text_chunk_too_large,
+    without_chunks,
+)
 
 #: File suffixes treated as images when collecting inputs from folders.
 IMAGE_SUFFIXES = frozenset(
@@ -32,6 +41,20 @@ _GREY_MODES = {"1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"
 # Pillow's bomb check reads a module global; it is switched off while we open a file (and
 # replaced by our own check), so opens are serialised.
 _open_lock = threading.Lock()
+
+
+#: What is decoded: the file, or its bytes with oversized metadata chunks removed.
+Source = Path | bytes
+
+
+def _open_image(source: Source) -> ImageFile.ImageFile:
+    return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+
+def _text_limit_error(exc: BaseException) -> bool:
+    """Pillow's refusal of PNG text chunks that are too large (a ValueError)."""
+    text = str(exc)
+    return isinstance(exc, ValueError) and ("MAX_TEXT_CHUNK" in text or "text chunks" in text)
 
 
 class ImageLoadError(Exception):
@@ -61,6 +84,9 @@ class LoadedImage:
     ----------
     rgb
         (H, W, 3) float32 in [0, 1], orientation applied; grey images have equal channels.
+        From ``load_image(..., compact=True)`` it may instead hold the integer samples
+        (uint8 for 8-bit, uint16 for 16-bit files: a quarter or half of the memory), which
+        the renderer takes as they are (see :func:`liif_desktop.model.tiling.unit_float`).
     alpha
         (H, W) float32 in [0, 1], or None.
     path
@@ -140,8 +166,8 @@ def _swapped_byte_order(rawmode: str) -> str | None:
     return None
 
 
-def _decode_with(path: Path, rawmode_for: dict[str, str], frame: int) -> np.ndarray:
-    with Image.open(path) as im:
+def _decode_with(source: Source, rawmode_for: dict[str, str], frame: int) -> np.ndarray:
+    with _open_image(source) as im:
         if frame:
             im.seek(frame)
         im.tile = [_with_rawmode(t, rawmode_for.get(_rawmode_of(t) or "", "")) for t in im.tile]
@@ -149,7 +175,7 @@ def _decode_with(path: Path, rawmode_for: dict[str, str], frame: int) -> np.ndar
         return np.asarray(im).copy()
 
 
-def _decode_rgb16(path: Path, tiles: list[Any], frame: int) -> np.ndarray | None:
+def _decode_rgb16(source: Source, tiles: list[Any], frame: int) -> np.ndarray | None:
     """Full 16-bit samples of an RGB(A) file Pillow would decode to 8 bits, or None."""
     raws = {_rawmode_of(t) for t in tiles}
     if None in raws:
@@ -158,8 +184,8 @@ def _decode_rgb16(path: Path, tiles: list[Any], frame: int) -> np.ndarray | None
     if any(v is None for v in low.values()):
         return None
     try:
-        hi = _decode_with(path, {r: r for r in low}, frame)
-        lo = _decode_with(path, {r: v for r, v in low.items() if v}, frame)
+        hi = _decode_with(source, {r: r for r in low}, frame)
+        lo = _decode_with(source, {r: v for r, v in low.items() if v}, frame)
     except Exception:
         return None
     return (hi.astype(np.uint16) << 8) | lo.astype(np.uint16)
@@ -220,11 +246,26 @@ def _exif_bytes(im: Image.Image, warnings: list[str]) -> tuple[bytes | None, int
 
 
 def _to_float(values: np.ndarray, bit_depth: int) -> np.ndarray:
-    return values.astype(np.float32) / np.float32(65535.0 if bit_depth == 16 else 255.0)
+    out = values.astype(np.float32)
+    out /= np.float32(65535.0 if bit_depth == 16 else 255.0)  # in place: one float copy
+    return out
+
+
+def _colour(values: np.ndarray, bit_depth: int, compact: bool) -> np.ndarray:
+    """Colour samples as floats, or (``compact``) as the file's own integers."""
+    native = np.uint16 if bit_depth == 16 else np.uint8
+    if compact and values.dtype == native:
+        return values if values.flags.writeable else values.copy()  # torch wants writable
+    return _to_float(values, bit_depth)
 
 
 def _pixels(
-    im: Image.Image, tiles: list[Any], path: Path, warnings: list[str], frame: int = 0
+    im: Image.Image,
+    tiles: list[Any],
+    source: Source,
+    warnings: list[str],
+    frame: int = 0,
+    compact: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
     """(colour (H, W, 3) float, alpha or None, bit depth, grey) of the current frame.
 
@@ -235,10 +276,10 @@ def _pixels(
     rawmodes = {_rawmode_of(t) for t in tiles}
     wide_rgb = mode in ("RGB", "RGBA") and any(r and ";16" in r for r in rawmodes)
     if wide_rgb:
-        samples = _decode_rgb16(path, tiles, frame)
+        samples = _decode_rgb16(source, tiles, frame)
         if samples is not None and samples.ndim == 3 and samples.shape[2] in (3, 4):
             alpha = _to_float(samples[..., 3], 16) if samples.shape[2] == 4 else None
-            return _to_float(samples[..., :3], 16), alpha, 16, False
+            return _colour(samples[..., :3], 16, compact), alpha, 16, False
         warnings.append("16-bit samples could only be read at 8-bit precision")
         if any(r and r.startswith("LA;") for r in rawmodes):  # 16-bit grey + alpha
             arr = _to_float(np.asarray(im.convert("RGBA")), 8)
@@ -246,7 +287,7 @@ def _pixels(
     im.load()
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         grey16 = np.asarray(im).astype(np.uint16)
-        return np.repeat(_to_float(grey16, 16)[..., None], 3, axis=2), None, 16, True
+        return np.repeat(_colour(grey16, 16, compact)[..., None], 3, axis=2), None, 16, True
     if mode == "I":
         values = np.asarray(im)
         if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
@@ -260,17 +301,19 @@ def _pixels(
         grey = np.clip(values, 0, 1).astype(np.float32)
         return np.repeat(grey[..., None], 3, axis=2), None, 16, True
     if mode in ("1", "L", "LA", "La"):
-        converted = im.convert("LA")
-        arr = _to_float(np.asarray(converted), 8)
-        alpha = arr[..., 1] if mode in ("LA", "La") else None
-        return np.repeat(arr[..., :1], 3, axis=2), alpha, 8, True
+        grey_alpha = np.asarray(im.convert("LA"))
+        alpha = _to_float(grey_alpha[..., 1], 8) if mode in ("LA", "La") else None
+        return np.repeat(_colour(grey_alpha[..., :1], 8, compact), 3, axis=2), alpha, 8, True
     has_alpha = mode in ("RGBA", "RGBa", "LA", "PA") or (mode == "P" and "transparency" in im.info)
     if mode == "P":
         warnings.append("palette image converted to RGB")
     elif mode not in ("RGB", "RGBA", "RGBX", "RGBa"):
         warnings.append(f"{mode} image converted to RGB")
-    arr = _to_float(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), 8)
-    return arr[..., :3], (arr[..., 3] if has_alpha else None), 8, False
+    target = "RGBA" if has_alpha else "RGB"
+    samples8 = np.asarray(im if im.mode == target else im.convert(target))
+    alpha = _to_float(samples8[..., 3], 8) if has_alpha else None
+    colour = samples8[..., :3] if has_alpha else samples8
+    return _colour(colour, 8, compact), alpha, 8, False
 
 
 def _cmyk_profile_dropped(im: Image.Image, icc: bytes | None, warnings: list[str]) -> bytes | None:
@@ -280,7 +323,9 @@ def _cmyk_profile_dropped(im: Image.Image, icc: bytes | None, warnings: list[str
     return icc
 
 
-def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = None) -> LoadedImage:
+def load_image(
+    path: str | Path, allow_huge: bool = False, frame: int | None = None, compact: bool = False
+) -> LoadedImage:
     """Read an image file for upscaling.
 
     Parameters
@@ -292,6 +337,9 @@ def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = N
     frame
         The frame (0-based) to read, e.g. a page of a multi-page TIFF. None: the first, with a
         warning when the file has more.
+    compact
+        Keep 8- and 16-bit colour as integer samples rather than float32 (exports use this:
+        an 81 MP image then takes 243 MB instead of 972 MB).
 
     Returns
     -------
@@ -317,11 +365,29 @@ def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = N
     except OSError as exc:
         raise ImageLoadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     warnings: list[str] = []
+    source: Source = path
+    try:
+        stripped = without_chunks(path, text_chunk_too_large)
+    except OSError:
+        stripped = None  # opening it below reports the problem
+    if stripped is not None:
+        source = stripped[0]
+        warnings.append(describe_dropped(stripped[1]))
     with _open_lock:
         limit = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            return _load_unchecked(path, allow_huge, limit, warnings, frame)
+            try:
+                return _load_unchecked(
+                    path, source, allow_huge, limit, list(warnings), frame, compact
+                )
+            except ValueError as exc:
+                # Compressed text that expands too far: only decompressing it tells.
+                retry = without_chunks(path, lambda c: c.kind in TEXT_CHUNKS)
+                if not _text_limit_error(exc) or retry is None:
+                    raise
+                warnings = [describe_dropped(retry[1])]
+                return _load_unchecked(path, retry[0], allow_huge, limit, warnings, frame, compact)
         except ImageLoadError:
             raise
         except MemoryError as exc:
@@ -334,6 +400,8 @@ def load_image(path: str | Path, allow_huge: bool = False, frame: int | None = N
                 reason = "the file is truncated"
             raise ImageLoadError(f"{path}: cannot be read as an image ({reason})") from exc
         except Exception as exc:  # any decoder failure on a damaged file is a bad file
+            if _text_limit_error(exc):
+                raise ImageLoadError(f"{path}: a metadata chunk is too large ({exc})") from exc
             raise ImageLoadError(
                 f"{path}: the image data is corrupt ({exc.__class__.__name__}: {exc})"
             ) from exc
@@ -346,10 +414,16 @@ def _amount(pixels: int) -> str:
 
 
 def _load_unchecked(
-    path: Path, allow_huge: bool, limit: int | None, warnings: list[str], frame: int | None
+    path: Path,
+    source: Source,
+    allow_huge: bool,
+    limit: int | None,
+    warnings: list[str],
+    frame: int | None,
+    compact: bool = False,
 ) -> LoadedImage:
     try:
-        im = Image.open(path)
+        im = _open_image(source)
     except Image.UnidentifiedImageError as exc:
         raise ImageLoadError(f"{path}: not an image file (format not recognised)") from exc
     with im:
@@ -378,14 +452,14 @@ def _load_unchecked(
         dpi = _dpi_of(im.info)
         exif, orientation = _exif_bytes(im, warnings)
         file_format = im.format
-        rgb, alpha, bit_depth, grey = _pixels(im, tiles, path, warnings, frame or 0)
+        rgb, alpha, bit_depth, grey = _pixels(im, tiles, source, warnings, frame or 0, compact)
     if orientation != 1:
         rgb = _orient(rgb, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
         if dpi is not None and orientation >= 5:
             dpi = (dpi[1], dpi[0])
     return LoadedImage(
-        rgb=np.ascontiguousarray(rgb, dtype=np.float32),
+        rgb=np.ascontiguousarray(rgb, dtype=None if compact else np.float32),
         alpha=None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32),
         path=path,
         mode=original_mode,

@@ -3,6 +3,8 @@
 Pillow writes 8-bit images and 16-bit greyscale, but not 16-bit colour or 16-bit grey with
 alpha; 16-bit PNG and TIFF are therefore written here directly (both formats are simple:
 zlib-compressed rows with a per-row filter, or deflate strips with a horizontal predictor).
+PNG is written here at 8 bits too, a band of rows at a time: Pillow would first copy the
+pixels into its own image (4 bytes per RGB pixel, 1.3 GB for a 324 MP output).
 """
 
 from __future__ import annotations
@@ -104,8 +106,8 @@ def write_image(
     if fmt == "JPEG" and pixels.shape[2] in (2, 4):
         notes.append("JPEG has no transparency: the image was placed on a white background")
         pixels = _drop_alpha_on_white(pixels)
-    if pixels.dtype == np.uint16 and fmt == "PNG":
-        write_png16(fh, pixels, icc_profile, dpi, exif)
+    if fmt == "PNG":
+        write_png(fh, pixels, icc_profile, dpi, exif)
         return notes
     if pixels.dtype == np.uint16:
         if pixels.shape[2] == 2:  # few TIFF readers take 16-bit grey + alpha; write RGBA
@@ -149,7 +151,7 @@ def _write_8bit(
     im.save(fh, format=fmt, **params)
 
 
-# -- 16-bit PNG ----------------------------------------------------------------------------
+# -- PNG -----------------------------------------------------------------------------------
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     crc = zlib.crc32(kind + data) & 0xFFFFFFFF
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
@@ -158,9 +160,11 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def _png_rows(samples: np.ndarray) -> Iterator[bytes]:
     """Rows with the PNG 'Sub' filter (type 1) applied, a band of rows at a time."""
     height, width, channels = samples.shape
-    bpp = 2 * channels
+    bpp = samples.dtype.itemsize * channels
     for r0 in range(0, height, _BAND_ROWS):
-        band = samples[r0 : r0 + _BAND_ROWS].astype(">u2").view(np.uint8)
+        band = samples[r0 : r0 + _BAND_ROWS]
+        if samples.dtype == np.uint16:
+            band = band.astype(">u2").view(np.uint8)
         band = band.reshape(band.shape[0], width * bpp)
         filtered = np.empty((band.shape[0], width * bpp + 1), dtype=np.uint8)
         filtered[:, 0] = 1
@@ -169,18 +173,23 @@ def _png_rows(samples: np.ndarray) -> Iterator[bytes]:
         yield filtered.tobytes()
 
 
-def write_png16(
+def write_png(
     fh: BinaryIO,
     samples: np.ndarray,
     icc_profile: bytes | None = None,
     dpi: tuple[float, float] | None = None,
     exif: bytes | None = None,
 ) -> None:
-    """Write (H, W, C) uint16 samples as a 16-bit PNG (grey, grey + alpha, RGB or RGBA)."""
+    """Write (H, W, C) uint8 or uint16 samples as a PNG (grey, grey + alpha, RGB or RGBA).
+
+    Rows are filtered and compressed a band at a time: memory beyond ``samples`` is small.
+    """
     height, width, channels = samples.shape
+    depth = 16 if samples.dtype == np.uint16 else 8
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
     fh.write(b"\x89PNG\r\n\x1a\n")
-    fh.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)))
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    fh.write(_png_chunk(b"IHDR", header))
     if icc_profile:
         fh.write(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
     if dpi is not None:
@@ -195,6 +204,10 @@ def write_png16(
             fh.write(_png_chunk(b"IDAT", data))
     fh.write(_png_chunk(b"IDAT", compressor.flush()))
     fh.write(_png_chunk(b"IEND", b""))
+
+
+#: The 16-bit writer's old name.
+write_png16 = write_png
 
 
 # -- 16-bit TIFF ---------------------------------------------------------------------------
@@ -283,6 +296,7 @@ __all__ = [
     "format_for_suffix",
     "normalise_format",
     "write_image",
+    "write_png",
     "write_png16",
     "write_tiff16",
 ]

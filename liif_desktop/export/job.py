@@ -3,7 +3,8 @@
 The export dialog, the batch exporter and ``liif-upscale`` all drive :func:`export_image`.
 Tiles from :func:`liif_desktop.render.full.render_image` are quantised straight into a
 preallocated output buffer (uint8, or uint16 for 16-bit sources written as PNG/TIFF), so peak
-memory is that buffer plus the renderer's bounded working set.
+memory is that buffer, the input (as integer samples when loaded with ``compact=True``) and
+the renderer's bounded working set; PNG is then encoded band by band without another copy.
 
 Colour goes through the model; greyscale images go through it as grey RGB and are written back
 as one channel (ITU-R 601 luma, as Pillow converts). Alpha is upscaled with bicubic
@@ -28,7 +29,9 @@ from liif_desktop.export.safety import (
     ExportError,
     OverwritePolicy,
     PendingFile,
+    check_free_space,
     describe_os_error,
+    estimated_file_bytes,
     resolve_target,
 )
 from liif_desktop.model.decoder import Cancelled
@@ -40,6 +43,9 @@ from liif_desktop.render.region import Precision, RegionRenderer
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 #: Largest output the exporter will attempt (pixels); beyond it the buffer alone is tens of GB.
 MAX_OUTPUT_PIXELS = 4_000_000_000
+#: Latent-code cache of an export: whole-image renders raise it to the two bands they need
+#: (:func:`~liif_desktop.render.full.render_image`); the viewer's larger default is for panning.
+EXPORT_CACHE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -321,7 +327,9 @@ def render_output(
     channels = colour_channels + (1 if image.alpha is not None else 0)
     out = _allocate(plan.out_size, channels, dtype)
     precision = resolve_precision(settings.precision, next(model.parameters()).device)
-    renderer = RegionRenderer(model, image.rgb, precision=precision)
+    renderer = RegionRenderer(
+        model, image.rgb, precision=precision, feature_cache_bytes=EXPORT_CACHE_BYTES
+    )
     alpha = None
     if image.alpha is not None:
         alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))
@@ -387,7 +395,8 @@ def export_image(
     liif_desktop.model.decoder.Cancelled
         When cancelled; no file is left behind.
     ExportError
-        Bad settings, an unwritable folder, a full disk, not enough memory.
+        Bad settings, an unwritable folder, a full disk (checked before rendering, against
+        a generous estimate of the file's size), not enough memory.
     """
     start = time.monotonic()
     plan = _plan(image.size, settings)
@@ -410,6 +419,9 @@ def export_image(
 
     pending = PendingFile(path)
     try:
+        channels = (1 if image.grey else 3) + (1 if image.alpha is not None else 0)
+        needed = estimated_file_bytes(plan.out_size, channels, np.dtype(dtype).itemsize, fmt)
+        check_free_space(path.parent, needed)
         out = yield from render_output(image, model, settings, dtype, should_stop, path, start)
         yield ExportProgress("write", total, total, time.monotonic() - start, 0.0, path)
         try:

@@ -2,7 +2,8 @@
 
 An output is written to a temporary file in the target folder (created before any rendering,
 so an unwritable folder fails at once) and moved into place only when complete. Cancel or
-failure deletes the temporary file.
+failure deletes the temporary file; temporary files of ours that a killed process left behind
+are removed, once they are a day old, the next time a job writes to that folder.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -19,6 +24,12 @@ from typing import BinaryIO
 #: Prefix and suffix of the temporary files (hidden, and easy to recognise if a crash leaves one).
 TEMP_PREFIX = ".liif-"
 TEMP_SUFFIX = ".part"
+#: Names :func:`tempfile.mkstemp` gives our temporary files (8 random characters).
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+#: Age after which a leftover temporary file cannot belong to a running job.
+STALE_AFTER_S = 24 * 3600
+#: Free space kept in reserve beyond the estimated output size.
+DISK_MARGIN_BYTES = 16 << 20
 
 
 def _read_umask() -> int:
@@ -113,6 +124,79 @@ def resolve_target(
     return target
 
 
+_swept: set[Path] = set()
+_swept_lock = threading.Lock()
+
+
+def remove_stale_temp_files(folder: Path, max_age_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete our temporary files in ``folder`` older than ``max_age_s``; return them.
+
+    Only plain files named as :class:`PendingFile` names them, owned by this user, are
+    touched (never links, folders or other people's files). Errors are ignored: this is
+    housekeeping.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _TEMP_NAME.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if uid is not None and info.st_uid != uid:
+                continue
+            if now - info.st_mtime < max_age_s:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def sweep_once(folder: Path) -> None:
+    """:func:`remove_stale_temp_files` the first time this process writes to ``folder``."""
+    key = folder.absolute()
+    with _swept_lock:
+        if key in _swept:
+            return
+        _swept.add(key)
+    remove_stale_temp_files(folder)
+
+
+def estimated_file_bytes(out_size: tuple[int, int], channels: int, itemsize: int, fmt: str) -> int:
+    """A generous estimate of the size of an output file (worst case for the format).
+
+    PNG and TIFF are counted uncompressed (noise does not compress); JPEG and WebP at half
+    that, which even quality 100 on noise stays below.
+    """
+    raw = out_size[0] * out_size[1] * channels * itemsize
+    return raw // 2 if fmt in ("JPEG", "WEBP") else raw
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    """Raise :class:`ExportError` when ``folder``'s disk has less than ``needed`` bytes free.
+
+    Checked before rendering, so a full disk is reported before minutes of work, in the same
+    words as a write that fails for lack of space.
+    """
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell (some network file systems): the write will report it
+    if free < needed + DISK_MARGIN_BYTES:
+        raise ExportError(
+            f"{folder}: the disk is full (the output needs up to {needed / 1e6:,.0f} MB, "
+            f"{free / 1e6:,.0f} MB is free)"
+        )
+
+
 class PendingFile:
     """A temporary file beside ``target`` that becomes ``target`` on :meth:`commit`.
 
@@ -132,6 +216,7 @@ class PendingFile:
         folder = target.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            sweep_once(folder)
             fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
         except OSError as exc:
             raise ExportError(describe_os_error(exc, folder)) from exc
@@ -183,13 +268,18 @@ class PendingFile:
 
 
 __all__ = [
+    "STALE_AFTER_S",
     "TEMP_PREFIX",
     "TEMP_SUFFIX",
     "ExportError",
     "OverwritePolicy",
     "PendingFile",
+    "check_free_space",
     "describe_os_error",
+    "estimated_file_bytes",
     "free_name",
     "is_protected",
+    "remove_stale_temp_files",
     "resolve_target",
+    "sweep_once",
 ]

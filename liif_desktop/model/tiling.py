@@ -24,6 +24,15 @@ def default_halo(model: LIIF) -> int:
     return min(DEFAULT_HALO[family], model.receptive_radius)
 
 
+def unit_float(pixels: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Samples in [0, 1]: floats unchanged; uint8 / uint16 divided by their top in float32,
+    then cast to ``dtype`` (as a float32 image cast to ``dtype`` would be)."""
+    if pixels.is_floating_point():
+        return pixels
+    top = 65535.0 if pixels.dtype == torch.uint16 else 255.0
+    return pixels.float().div_(top).to(dtype)
+
+
 def encode_window(
     model: LIIF,
     image: torch.Tensor,
@@ -39,7 +48,8 @@ def encode_window(
     model
         The LIIF model.
     image
-        (3, H, W) in [0, 1], on the model's device.
+        (3, H, W) in [0, 1], on the model's device; or uint8 / uint16 samples, converted
+        window by window (:func:`unit_float`), so a huge image need not be held as floats.
     rows, cols
         Half-open window in image pixels (= latent pixels).
     halo
@@ -56,6 +66,7 @@ def encode_window(
     _, height, width = image.shape
     top, bottom = max(0, rows[0] - halo), min(height, rows[1] + halo)
     left, right = max(0, cols[0] - halo), min(width, cols[1] + halo)
-    crop = image[:, top:bottom, left:right].unsqueeze(0)
+    dtype = next(model.parameters()).dtype
+    crop = unit_float(image[:, top:bottom, left:right], dtype).unsqueeze(0)
     feat = model.encode(crop, should_stop)[0]
     return feat[:, rows[0] - top : rows[1] - top, cols[0] - left : cols[1] - left]

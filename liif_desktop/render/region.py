@@ -40,7 +40,8 @@ class RegionRenderer:
     model
         LIIF model (eval mode) on ``device``.
     image
-        (H, W, 3) float32 RGB in [0, 1].
+        (H, W, 3) float32 RGB in [0, 1], or uint8 / uint16 samples (kept as they are and
+        converted window by window: a quarter or half of the memory for huge images).
     precision
         ``'fp32'`` (exact) or ``'bf16'`` / ``'fp16'``: the encoder and the MLP's hidden layers
         run with weights and activations in that type (explicit casts once, not autocast),
@@ -73,8 +74,9 @@ class RegionRenderer:
         self.precision = precision
         self.dtype = _DTYPES[precision]
         self.decoder = FoldedDecoder(model, self.dtype)
+        kept = image.dtype if image.dtype in (np.uint8, np.uint16) else np.float32
         self.image = (
-            torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+            torch.from_numpy(np.ascontiguousarray(image, dtype=kept))
             .permute(2, 0, 1)
             .to(self.device)
         )
@@ -87,7 +89,8 @@ class RegionRenderer:
         self._encoder_image = self.image
         if self.dtype != torch.float32:
             self._encoder_model = copy.deepcopy(model).to(self.dtype)
-            self._encoder_image = self.image.to(self.dtype)
+            if self.image.is_floating_point():  # integer samples are converted per window
+                self._encoder_image = self.image.to(self.dtype)
 
     # -- latent codes ------------------------------------------------------------------
 

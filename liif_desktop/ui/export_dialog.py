@@ -95,21 +95,30 @@ class JobRunner(QObject):
     cancelled()
         The job stopped because :meth:`cancel` was called.
     finished()
-        Always last, whatever happened.
+        Always last, whatever happened; emitted on the GUI thread once the worker thread has
+        ended, so a handler may :meth:`start` the next job at once.
+
+    The GUI thread owns the job's lifecycle: a job counts as running from :meth:`start` until
+    the worker's end has been handled there (not merely until its thread exits), so there is
+    no moment at which ``finished`` has been seen but a new job is refused, or the other way
+    round.
     """
 
     progressed = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
     finished = Signal()
+    _worker_ended = Signal(object)  # the thread that ended; internal, queued to the GUI thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread: threading.Thread | None = None
         self._token = CancelToken()
+        self._worker_ended.connect(self._on_worker_ended, Qt.ConnectionType.QueuedConnection)
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """True from :meth:`start` until ``finished`` is emitted."""
+        return self._thread is not None
 
     def start(self, job: Callable[[CancelToken], Iterator[object]]) -> None:
         """Run ``job(cancel_token)`` in the background and relay what it yields."""
@@ -132,7 +141,14 @@ class JobRunner(QObject):
         except Exception as exc:  # shown to the user rather than lost in a thread
             self._emit(self.failed, f"{exc.__class__.__name__}: {exc}")
         finally:
-            self._emit(self.finished)
+            self._emit(self._worker_ended, threading.current_thread())
+
+    def _on_worker_ended(self, thread: threading.Thread) -> None:
+        # Queued after everything the worker emitted; the thread has only its return left.
+        thread.join()
+        if thread is self._thread:
+            self._thread = None
+            self.finished.emit()
 
     @staticmethod
     def _emit(signal: Any, *args: object) -> bool:
@@ -147,10 +163,11 @@ class JobRunner(QObject):
         self._token.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Join the worker; True if it has ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.is_running()
+        """Join the worker thread; True if it has ended (``finished`` follows from the loop)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
 
 
 class JobButtons(QHBoxLayout):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QEvent, Qt, QTimer, qVersion
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, qVersion
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -43,6 +43,7 @@ from liif_desktop.page_detect import looks_like_document
 from liif_desktop.render.precision import describe_precision
 from liif_desktop.ui.about import about_html
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
+from liif_desktop.ui.checkpoint_adder import CheckpointAdder
 from liif_desktop.ui.copy_text import CopyText
 from liif_desktop.ui.first_screen import show_the_difference
 from liif_desktop.ui.folder_navigation import sibling_image
@@ -61,7 +62,6 @@ from liif_desktop.ui.window_geometry import keep_on_screen
 from liif_desktop.ui.zoom_box import ZoomBox, format_zoom
 from liif_desktop.weights import (
     ModelInfo,
-    add_user_checkpoint,
     all_models,
     best_of,
     default_model,
@@ -96,7 +96,14 @@ class MainWindow(QMainWindow):
         Loads a model onto a device (tests pass tiny random models).
     remember
         False: do not record recent files or window state (scripted runs).
+
+    Signals
+    -------
+    checkpointAdded(object)
+        After :meth:`add_checkpoint` ends: the new :class:`ModelInfo`, or None if refused.
     """
+
+    checkpointAdded = Signal(object)
 
     def __init__(
         self,
@@ -117,6 +124,10 @@ class MainWindow(QMainWindow):
         self._icon_actions: list[tuple[QAction, str]] = []
         self.last_message_box: QMessageBox | None = None
         self.export_dialog: QWidget | None = None
+        self.checkpoint_adder = CheckpointAdder(self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self.checkpoint_adder.added.connect(self._on_checkpoint_adder_added, queued)
+        self.checkpoint_adder.failed.connect(self._on_checkpoint_adder_failed, queued)
         viewer = self.settings.viewer()
         self._device = self._pick_device(viewer.device)
 
@@ -527,22 +538,27 @@ class MainWindow(QMainWindow):
         self._sync_model_widgets()
         return True
 
-    def add_checkpoint(self, path: str | Path) -> ModelInfo | None:
-        """Validate and add a user checkpoint, then use it; errors go to a message box."""
-        try:
-            info = add_user_checkpoint(path)
-        except Exception as exc:
-            self.show_error(
-                "Cannot add checkpoint", f"{path} is not a usable LIIF checkpoint:\n{exc}"
-            )
-            self._sync_model_widgets()
-            return None
+    def add_checkpoint(self, path: str | Path) -> None:
+        """Validate and add a user checkpoint in the background, then use it.
+
+        Errors go to a message box; :attr:`checkpointAdded` tells when it is over.
+        """
+        self.checkpoint_adder.start(path)
+
+    def _on_checkpoint_adder_failed(self, path: Path, message: str) -> None:
+        self.show_error(
+            "Cannot add checkpoint", f"{path} is not a usable LIIF checkpoint:\n{message}"
+        )
+        self._sync_model_widgets()
+        self.checkpointAdded.emit(None)
+
+    def _on_checkpoint_adder_added(self, _path: Path, info: ModelInfo) -> None:
         self._catalogue = [m for m in self._catalogue if m.id != info.id] + [info]
         self._loaded.pop(info.id, None)
         self._rebuild_model_menus()
         self._rebuild_model_combo()
         self.select_model(info.id)
-        return info
+        self.checkpointAdded.emit(info)
 
     def get_official_model(self) -> QDialog:
         """Open the dialog that installs the authors' LIIF-RDN download."""
