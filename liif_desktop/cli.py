@@ -26,6 +26,7 @@ from liif_desktop.cli_rules import (
     stop_on_signals,
 )
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix, normalise_format
+from liif_desktop.export.job_options import JobOptions, add_job_arguments
 from liif_desktop.export.naming import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write a greyscale map of where the model invented detail (NAME.invented.png)",
     )
     parser.add_argument("--tile", type=_positive_int, default=256, help=argparse.SUPPRESS)
+    add_job_arguments(parser)
     return parser
 
 
@@ -341,7 +343,8 @@ def _load_model(args: argparse.Namespace) -> LIIF:
     )
 
     try:
-        device = select_device(args.device)
+        # A Ray driver only loads the model to hand it to the workers, which pick their device.
+        device = select_device("cpu" if args.executor == "ray" else args.device)
         info = find_model(args.model) if args.model else default_model()
         if info is None:
             raise UsageError(
@@ -357,6 +360,14 @@ def _load_model(args: argparse.Namespace) -> LIIF:
         raise UsageError(str(exc)) from exc
 
 
+def _model_id(args: argparse.Namespace) -> str:
+    """The id (or checkpoint path) of the model :func:`_load_model` loads."""
+    from liif_desktop.weights import default_model, find_model
+
+    info = find_model(args.model) if args.model else default_model()
+    return info.id if info is not None else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``liif-upscale``; returns the exit code."""
     parser = build_parser()
@@ -366,6 +377,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         items, settings = _plan(args)
         reporter.batch = items[0].target is None
         reporter.requested = items[0].target
+        options = JobOptions.from_args(args)
+        try:
+            options.check(reporter.batch)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
         if not args.recursive:
             for note in _skipped_subfolders(args.inputs):
                 reporter.message(note)
@@ -381,12 +397,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from liif_desktop.export.batch import BatchSummary, run_batch
     from liif_desktop.export.invention_map import write_maps_for
+    from liif_desktop.export.job_runner import run_job
+    from liif_desktop.export.manifest import ResumeMismatch
+    from liif_desktop.export.ray_executor import RayJobFailed, RayUnavailable
 
     summary = BatchSummary(cancelled=True)
     map_failed = False
+    if reporter.batch:
+        events = run_job(items, model, _model_id(args), settings, options, None, reporter.message)
+    else:
+        events = run_batch(items, model, settings)
     try:
         with stop_on_signals():
-            for ev in run_batch(items, model, settings):
+            for ev in events:
                 reporter.on_event(ev)
                 if args.invention_map and not write_maps_for(
                     ev, model, args.allow_huge, reporter.message
@@ -397,6 +420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         reporter.message("stopped; no partial file was left")
         return exit_code_for(stop)
+    except (ResumeMismatch, RayUnavailable) as exc:
+        reporter.message(f"liif-upscale: error: {exc}")
+        return EXIT_USAGE
+    except RayJobFailed as exc:
+        reporter.message(f"liif-upscale: error: {exc}")
+        return EXIT_FAILED
     reporter.summary(summary)
     return EXIT_FAILED if summary.failed or summary.cancelled or map_failed else EXIT_OK
 

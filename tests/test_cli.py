@@ -54,7 +54,8 @@ def test_batch_with_bad_files(
     argv = [str(tmp_path / "in"), "-s", "2", "-o", str(out), "--model", str(checkpoint)]
     code = cli.main([*argv, "--format", "png", "--pattern", "{name}_big"])
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.stem}_big.png" for p in goods)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([f"{p.stem}_big.png" for p in goods] + ["liif-manifest.jsonl"])
     err = capsys.readouterr().err
     assert "16 written, 0 skipped, 4 failed" in err
     for name in BAD_NAMES:
@@ -62,7 +63,7 @@ def test_batch_with_bad_files(
     assert "\r" not in err  # no progress bar when stderr is not a terminal
     # A second run skips everything that exists and still reports the failures.
     code = cli.main([*argv, "--format", "png", "--pattern", "{name}_big", "--overwrite", "skip"])
-    assert code == 1 and len(list(out.iterdir())) == 16
+    assert code == 1 and len(list(out.iterdir())) == 16 + 1  # and the manifest
     assert "0 written, 16 skipped, 4 failed" in capsys.readouterr().err
 
 
@@ -196,9 +197,10 @@ def test_single_input_into_a_folder_and_missing_inputs(
     Image.fromarray((random_image(8, 8) * 255).astype(np.uint8)).save("in.tif")
     model = ["--model", str(checkpoint)]
     assert cli.main(["in.tif", "-s", "2", "-o", "out/", *model]) == 0
-    assert [p.name for p in Path("out").iterdir()] == ["in_x2.tif"]
+    assert sorted(p.name for p in Path("out").iterdir()) == ["in_x2.tif", "liif-manifest.jsonl"]
     assert cli.main(["in.tif", "gone.png", "-s", "2", "-o", "out", *model]) == 1
-    assert sorted(p.name for p in Path("out").iterdir()) == ["in_x2-1.tif", "in_x2.tif"]
+    names = sorted(p.name for p in Path("out").iterdir())
+    assert names == ["in_x2-1.tif", "in_x2.tif", "liif-manifest.jsonl"]
 
 
 def test_precision_auto_is_resolved_by_the_cached_calibration(

@@ -80,7 +80,8 @@ def test_several_inputs_refuse_a_file_name(
     assert "need a folder" in capsys.readouterr().err
     assert not (tmp_path / "two.png").exists()
     assert cli.main([*argv, str(tmp_path / "two.png") + os.sep]) == 0
-    assert sorted(p.name for p in (tmp_path / "two.png").iterdir()) == ["a_x2.png", "b_x2.png"]
+    names = sorted(p.name for p in (tmp_path / "two.png").iterdir())
+    assert names == ["a_x2.png", "b_x2.png", "liif-manifest.jsonl"]
     assert cli.main([*argv, str(tmp_path / "plain")]) == 0  # no image suffix: a new folder
     assert (tmp_path / "plain").is_dir()
 
