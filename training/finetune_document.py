@@ -25,14 +25,17 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from liif_desktop.imresize import imresize
 from liif_desktop.model import LIIF, load_checkpoint, save_checkpoint
-from training.data import PatchSampler, load_training_images
+from training.data import PatchSampler, list_images, load_rgb
+from training.degrade import Degradation, DegradedSampler, degrade
 from training.documents import DocumentPatchSampler, validation_pages
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,15 +97,16 @@ def psnr_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
     return float(-10 * torch.log10(diff.pow(2).mean()))
 
 
-def validate(
-    model: LIIF, pages: dict[int, list[tuple[np.ndarray, np.ndarray]]]
-) -> dict[str, float]:
-    """Mean Y PSNR per scale on the held-out pages, and their mean over scales."""
+Pairs = list[tuple[np.ndarray, np.ndarray]]
+
+
+def validate(model: LIIF, sets: dict[str, tuple[int, Pairs]]) -> dict[str, float]:
+    """Mean Y PSNR of each held-out set (name -> (scale, pairs)), and their mean over sets."""
     model.eval()
     scores = {}
-    for scale, pairs in pages.items():
+    for name, (scale, pairs) in sets.items():
         values = [psnr_y(predict(model, lr, hr.shape[:2]), hr, scale) for lr, hr in pairs]
-        scores[f"x{scale}"] = float(np.mean(values))
+        scores[name] = float(np.mean(values))
     scores["mean"] = float(np.mean(list(scores.values())))
     model.train()
     return scores
@@ -118,6 +122,55 @@ def learning_rate(cfg: dict[str, Any], it: int) -> float:
     return lo + 0.5 * (hi - lo) * (1 + math.cos(math.pi * min(1.0, t)))
 
 
+def held_out_photos(cfg: dict[str, Any]) -> list[Path]:
+    """Photos kept out of training for validation: every ``every``-th file of ``folder``."""
+    val = cfg["validation"]
+    if "photo_folder" not in val:
+        return []
+    return list_images([_resolve(val["photo_folder"])])[:: int(val["every"])]
+
+
+def photo_pairs(paths: list[Path], lr_size: int, scale: int) -> Pairs:
+    """Centre crops of ``lr_size * scale`` pixels and their MATLAB-bicubic LR."""
+    pairs = []
+    size = lr_size * scale
+    for path in paths:
+        image = load_rgb(path)
+        top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+        hr = np.ascontiguousarray(image[top : top + size, left : left + size])
+        pairs.append((imresize(hr, output_shape=(lr_size, lr_size)), hr))
+    return pairs
+
+
+def validation_sets(cfg: dict[str, Any]) -> dict[str, tuple[int, Pairs]]:
+    """The held-out sets, from their own seed: clean ``x{s}`` and, with ``degrade`` in the
+    config, ``x{s}_degraded`` (every LR degraded; :func:`training.degrade.degrade`).
+
+    Synthetic pages by default; held-out photos when ``validation.photo_folder`` is set.
+    """
+    val = cfg["validation"]
+    held_out = held_out_photos(cfg)
+    sets: dict[str, tuple[int, Pairs]] = {}
+    for s in (int(k) for k in val["scales"]):
+        if held_out:
+            pairs = photo_pairs(held_out, int(val["lr_size"]), s)
+        else:
+            pairs = validation_pages(
+                int(val["seed"]) + s,
+                val["count"],
+                val["lr_size"],
+                s,
+                block_weights=val.get("block_weights"),
+                printed=float(val.get("printed", 0.0)),
+            )
+        sets[f"x{s}"] = (s, pairs)
+        if "degrade" in cfg:
+            spec = replace(Degradation.from_config(cfg["degrade"]), clean=0.0)
+            rng = np.random.default_rng([int(val["seed"]), s, 1])
+            sets[f"x{s}_degraded"] = (s, [(degrade(lr, rng, spec), hr) for lr, hr in pairs])
+    return sets
+
+
 def run(cfg: dict[str, Any], resume: bool = True) -> Path:
     """Fine-tune per ``cfg``; returns the path of the best checkpoint."""
     torch.set_num_threads(int(cfg.get("threads", 2)))
@@ -129,9 +182,16 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
     args = torch.load(init, map_location="cpu", weights_only=True)["model"]["args"]
     opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
 
-    photos = load_training_images(
-        [_resolve(f) for f in cfg["photo_folders"]], min_side=int(cfg["lr_size"]) * 4
-    )
+    held_out = set(held_out_photos(cfg))
+    photos = [
+        im
+        for im in (
+            load_rgb(p)
+            for p in list_images([_resolve(f) for f in cfg["photo_folders"]])
+            if p not in held_out
+        )
+        if min(im.shape[:2]) >= int(cfg["lr_size"]) * 4
+    ]
     photo_sampler = PatchSampler(
         photos, cfg["lr_size"], tuple(cfg["scale_range"]), cfg["n_queries"], augment=True
     )
@@ -143,20 +203,12 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         block_weights=cfg.get("block_weights"),
         printed=float(cfg.get("printed", 0.0)),
     )
-    samplers = [doc_sampler, photo_sampler]
+    samplers: list[Any] = [doc_sampler, photo_sampler]
+    if "degrade" in cfg:
+        spec = Degradation.from_config(cfg["degrade"])
+        samplers = [DegradedSampler(s, spec) for s in samplers]
     mix = np.array([1.0 - float(cfg["photo_fraction"]), float(cfg["photo_fraction"])])
-    val_cfg = cfg["validation"]
-    pages = {
-        int(s): validation_pages(
-            int(val_cfg["seed"]) + int(s),
-            val_cfg["count"],
-            val_cfg["lr_size"],
-            int(s),
-            block_weights=val_cfg.get("block_weights"),
-            printed=float(val_cfg.get("printed", 0.0)),
-        )
-        for s in val_cfg["scales"]
-    }
+    pages = validation_sets(cfg)
 
     start, best = 0, -math.inf
     last = out_dir / "last.pth"
