@@ -6,6 +6,7 @@ Usage (from the repository root)::
     nice -n 5 .venv/bin/python -m benchmarks.ocr --models edsr-baseline-liif \
         training/runs/doc/best.pth
     nice -n 5 .venv/bin/python -m benchmarks.ocr --set5           # also Set5 ×4 PSNR per model
+    nice -n 5 .venv/bin/python -m benchmarks.ocr --scales 4 --jpeg 75   # JPEG-75 reduced crops
 
 Crops: from the SROIE receipts in ``shared/data/documents`` (pages with small text: median
 line-box height ≤ ``MAX_LINE_HEIGHT`` px), runs of ``LINES_PER_CROP`` consecutive annotated
@@ -325,9 +326,17 @@ def _summary(per_crop: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_ocr(
-    crops: list[Crop], methods: dict[str, Restorer], scales: tuple[int, ...] = SCALES
+    crops: list[Crop],
+    methods: dict[str, Restorer],
+    scales: tuple[int, ...] = SCALES,
+    jpeg_quality: int | None = None,
 ) -> dict[str, Any]:
-    """CER and word accuracy per scale and method (plus the full-resolution ceiling)."""
+    """CER and word accuracy per scale and method (plus the full-resolution ceiling).
+
+    With ``jpeg_quality`` the reduced crops are saved as JPEG (Pillow, 4:2:0) at that quality
+    before restoring, as a receipt photo or scan file is; the results are keyed
+    ``x{s}_jpeg{q}``.
+    """
     results: dict[str, Any] = {}
     hrs = [crop_pixels(c) for c in crops]
     ceiling = [_scores(read_text(hr), c.text) for hr, c in zip(hrs, crops, strict=True)]
@@ -335,6 +344,12 @@ def run_ocr(
     print(f"{CEILING}: CER {results[CEILING]['cer_mean']:.4f}", file=sys.stderr)
     for scale in scales:
         lrs = [reduce(hr, scale) for hr in hrs]
+        key = f"x{scale}"
+        if jpeg_quality is not None:
+            from training.degrade import jpeg
+
+            lrs = [jpeg(lr, jpeg_quality) for lr in lrs]
+            key += f"_jpeg{jpeg_quality}"
         for name, restore in methods.items():
             start = time.perf_counter()
             per_crop = [
@@ -343,9 +358,9 @@ def run_ocr(
             ]
             summary = _summary(per_crop)
             summary["seconds"] = round(time.perf_counter() - start, 1)
-            results.setdefault(f"x{scale}", {})[name] = summary
+            results.setdefault(key, {})[name] = summary
             print(
-                f"x{scale} {name}: CER {summary['cer_mean']:.4f} "
+                f"{key} {name}: CER {summary['cer_mean']:.4f} "
                 f"words {summary['word_accuracy_mean']:.4f} ({summary['seconds']} s)",
                 file=sys.stderr,
             )
@@ -413,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bicubic", action="store_true")
     parser.add_argument("--set5", action="store_true", help="also measure Set5 ×4 PSNR")
     parser.add_argument("--limit", type=int, help="only the first N crops (quick checks)")
+    parser.add_argument("--scales", nargs="+", type=int, default=list(SCALES))
+    parser.add_argument(
+        "--jpeg", type=int, metavar="QUALITY", help="save the reduced crops as JPEG (4:2:0) first"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "ocr.json")
     args = parser.parse_args(argv)
 
@@ -424,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     methods: dict[str, Restorer] = {} if args.no_bicubic else {BICUBIC: bicubic_restorer}
     for model_id in model_ids:
         methods[method_name(model_id)] = model_restorer(model_id)
-    results = run_ocr(crops, methods)
+    results = run_ocr(crops, methods, tuple(args.scales), args.jpeg)
     update: dict[str, Any] = {
         "about": __doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else "",
         "settings": {

@@ -98,7 +98,7 @@ def test_degraded_sampler_touches_only_the_lr_patch() -> None:
             return _image(), coord, coord.copy(), gt, 2.0
 
     sampler = DegradedSampler(Fixed(), Degradation(clean=0.0, jpeg=1.0))
-    lr, coord, cell, gt, scale = sampler.sample_one(np.random.default_rng(0))
+    lr, coord, _cell, gt, scale = sampler.sample_one(np.random.default_rng(0))
     assert not np.array_equal(lr, _image())
     np.testing.assert_array_equal(gt, 0.5)
     assert scale == 2.0 and coord.shape == (4, 2)

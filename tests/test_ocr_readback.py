@@ -141,3 +141,22 @@ def test_document_model_restores_a_line_tesseract_reads_exactly() -> None:
     model = load_model(str(DOCUMENT_WEIGHTS))
     restored = upscale_array(RegionRenderer(model, lr.astype(np.float32) / 255.0), hr.shape[:2])
     assert normalise(read_text(restored)) == LINE
+
+
+@needs_tesseract
+def test_jpeg_variant_degrades_the_reduced_crop_and_has_its_own_key() -> None:
+    from benchmarks.ocr import run_ocr
+
+    crops = choose_crops()[:1]
+    if not crops:
+        pytest.skip("no SROIE crops in shared/data/documents")
+    seen: list[np.ndarray] = []
+
+    def keep(lr: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+        seen.append(lr)
+        return np.ones((*out_size, 3), np.float32)
+
+    results = run_ocr(crops, {"white": keep}, (4,), jpeg_quality=75)
+    assert set(results) == {"full-resolution", "x4_jpeg75"}
+    clean = reduce(crop_pixels(crops[0]), 4)
+    assert seen[0].shape == clean.shape and not np.array_equal(seen[0], clean)

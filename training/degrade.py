@@ -79,7 +79,7 @@ def gaussian_noise(
     image: np.ndarray, sigma: float, rng: np.random.Generator, grey: bool = False
 ) -> np.ndarray:
     """Add Gaussian noise of ``sigma`` (of 255); ``grey`` uses one field for all channels."""
-    shape = image.shape[:2] + (1,) if grey else image.shape
+    shape = (*image.shape[:2], 1) if grey else image.shape
     noise = rng.standard_normal(shape) * sigma
     return np.clip(image + noise, 0, 255).round().astype(np.uint8)
 
