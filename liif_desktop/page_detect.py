@@ -16,10 +16,14 @@ longer side first, so a call is cheap for any image size.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["ANALYSIS_SIDE", "looks_like_document", "page_features"]
+__all__ = ["ANALYSIS_SIDE", "LOSSY_SUFFIXES", "looks_like_document", "lossy_file", "page_features"]
 
+#: File types whose pixels went through a lossy encoder (JPEG blocks, ringing).
+LOSSY_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".webp")
 #: Longer side of the subsampled image the statistics are computed on.
 ANALYSIS_SIDE = 512
 #: BT.601 luma weights.
@@ -137,3 +141,8 @@ def looks_like_document(rgb: np.ndarray) -> tuple[bool, str]:
         f"{f['ink_share']:.1%} ink in thin strokes ({f['stroke_share']:.0%}), "
         f"chroma {f['chroma']:.2f}"
     )
+
+
+def lossy_file(path: Path | None) -> bool:
+    """Whether ``path`` names a lossy image file (JPEG/WebP: suits the real-inputs models)."""
+    return path is not None and path.suffix.lower() in LOSSY_SUFFIXES

@@ -80,6 +80,10 @@ class ModelInfo:
         ``'photo'`` or ``'document'``: what the model was trained for.
     quality
         Measured figures from the manifest (may be empty for user checkpoints).
+    suits
+        One line on what the model suits, shown in the model menu.
+    inputs
+        ``'clean'`` (trained on clean bicubic LR) or ``'real'`` (trained on JPEG/noisy LR).
     """
 
     id: str
@@ -90,6 +94,8 @@ class ModelInfo:
     licence: str = ""
     quality: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    suits: str = ""
+    inputs: str = "clean"
 
     @property
     def available(self) -> bool:
@@ -135,6 +141,8 @@ def read_manifest(folder: Path | None = None) -> list[ModelInfo]:
             licence=entry.get("licence", ""),
             quality=entry.get("quality", {}),
             source=entry.get("source", {}),
+            suits=entry.get("suits", ""),
+            inputs=entry.get("inputs", "clean"),
         )
         for entry in data["models"]
     ]
@@ -201,6 +209,18 @@ def best_of(models: Iterable[ModelInfo]) -> ModelInfo | None:
     top = ranked[0].psnr() or 0.0
     close = [m for m in ranked if (m.psnr() or 0.0) >= top - NEAR_TIE_DB]
     return min(close, key=lambda m: (m.relative_time, -(m.psnr() or 0.0)))
+
+
+def suggest_model(models: Iterable[ModelInfo], page: bool, lossy: bool) -> ModelInfo | None:
+    """The model that suits an image: a page or a photo, from a lossy file or a clean one.
+
+    Among the models of the matching kind (``'document'`` for pages, ``'photo'`` otherwise),
+    those trained for the matching inputs (``'real'`` for JPEG/WebP files, ``'clean'`` for the
+    rest) are preferred; :func:`best_of` picks among them.
+    """
+    kind = [m for m in models if m.kind == ("document" if page else "photo")]
+    inputs = [m for m in kind if m.inputs == ("real" if lossy else "clean")]
+    return best_of(inputs or kind)
 
 
 def default_model(kind: str = "photo") -> ModelInfo | None:
@@ -430,6 +450,7 @@ __all__ = [
     "find_model",
     "load_model",
     "read_manifest",
+    "suggest_model",
     "validate_checkpoint",
     "verify",
 ]

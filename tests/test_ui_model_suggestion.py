@@ -87,3 +87,24 @@ def test_keep_is_remembered_and_dismiss_lasts_for_the_document(
     assert win.open_path(SAMPLE_PAGE)
     assert win.suggestion_bar.isHidden() and win.model_id == "tiny-a"
     assert win.act_use_suggested.isEnabled()  # still one keystroke away
+
+
+def test_jpeg_photo_gets_the_real_inputs_model_suggested(
+    qtbot: QtBot, tmp_path: Path, app_settings: AppSettings, image_file: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    photo, real = tiny_models(tmp_path)
+    models = [photo, replace(real, inputs="real", suits="JPEG photos")]
+    win = MainWindow(app_settings, models=models, model_loader=tiny_loader)
+    qtbot.addWidget(win)
+    assert win.model_id == photo.id
+    assert win.open_path(image_file)  # a PNG photo: the clean model already suits it
+    assert win.suggested_model_id is None
+    jpeg = tmp_path / "photo.jpg"
+    Image.fromarray(np.asarray(Image.open(image_file))).save(jpeg, quality=75)
+    assert win.open_path(jpeg)
+    assert win.suggested_model_id == real.id
+    assert "lossy .jpg" in win.suggestion_bar.message.text()
+    assert any("JPEG photos" in a.text() for a in win.findChildren(type(win.act_use_suggested)))

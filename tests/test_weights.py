@@ -100,3 +100,25 @@ def test_with_the_official_rdn_installed_edsr_baseline_still_opens_first() -> No
     assert rdn.psnr() == 32.50 and rdn.relative_time > weights.MAX_DEFAULT_SLOWDOWN
     assert weights.best_of(photo) is manifest["edsr-baseline-liif"]
     assert weights.best_of([rdn, manifest["rdn-liif-ours"]]) is rdn  # same cost, better
+
+
+def test_suggest_model_matches_page_or_photo_and_lossy_or_clean_inputs() -> None:
+    from dataclasses import replace
+
+    photo, photo_real = _info("photo", 32.24), replace(_info("photo-real", 32.0), inputs="real")
+    doc = replace(_info("doc", 32.0), kind="document")
+    doc_real = replace(_info("doc-real", 31.9), kind="document", inputs="real")
+    every = [photo, photo_real, doc, doc_real]
+    assert weights.suggest_model(every, page=False, lossy=False) is photo
+    assert weights.suggest_model(every, page=False, lossy=True) is photo_real
+    assert weights.suggest_model(every, page=True, lossy=False) is doc
+    assert weights.suggest_model(every, page=True, lossy=True) is doc_real
+    # Without a real-inputs model of the kind, the clean one is still the right kind.
+    assert weights.suggest_model([photo, doc], page=True, lossy=True) is doc
+    assert weights.suggest_model([doc], page=False, lossy=False) is None
+
+
+def test_manifest_says_what_each_model_suits_in_one_line() -> None:
+    for info in weights.read_manifest():
+        assert info.inputs in ("clean", "real")
+        assert info.suits and "\n" not in info.suits and len(info.suits) < 90

@@ -39,7 +39,7 @@ from liif_desktop.export.region_text import OcrRequest
 from liif_desktop.model.device import describe_device, select_device
 from liif_desktop.model.liif import LIIF
 from liif_desktop.official import superseded_ids
-from liif_desktop.page_detect import looks_like_document
+from liif_desktop.page_detect import looks_like_document, lossy_file
 from liif_desktop.render.precision import describe_precision
 from liif_desktop.ui.about import about_html
 from liif_desktop.ui.canvas import CompareMode, ImageCanvas
@@ -63,9 +63,9 @@ from liif_desktop.ui.zoom_box import ZoomBox, format_zoom
 from liif_desktop.weights import (
     ModelInfo,
     all_models,
-    best_of,
     default_model,
     load_model,
+    suggest_model,
 )
 
 ModelLoader = Callable[[ModelInfo, torch.device], LIIF]
@@ -80,6 +80,8 @@ def _default_loader(info: ModelInfo, device: torch.device) -> LIIF:
 
 
 def _model_label(info: ModelInfo) -> str:
+    if info.suits:
+        return f"{info.name} — {info.suits} ({info.quality_label()})"
     return f"{info.name} — {info.quality_label()}"
 
 
@@ -707,18 +709,24 @@ class MainWindow(QMainWindow):
         return OcrRequest(self._image.rgb, region, self.canvas.zoom), model
 
     def _suggest_model(self, image: ViewerImage) -> None:
-        """Suggest the Document model for pages (and a photo model for photos).
+        """Suggest the Document model for pages, a photo model for photos, and the real-inputs
+        models for lossy (JPEG/WebP) files (:func:`liif_desktop.weights.suggest_model`).
 
         The heuristic (:func:`liif_desktop.page_detect.looks_like_document`) looks at colour
         saturation, a bright paper mode in the luminance histogram and thin dark strokes; its
         reason is shown so the user can judge it.
         """
         is_page, reason = looks_like_document(image.rgb)
-        wanted = "document" if is_page else "photo"
+        lossy = lossy_file(image.path)
+        if lossy and image.path is not None:
+            reason += f"; a lossy {image.path.suffix.lower()} file"
         current = next((m for m in self._catalogue if m.id == self._model_id), None)
-        candidates = [m for m in self._catalogue if m.kind == wanted]
-        best = best_of(candidates)
-        if best is None or current is None or current.kind == wanted:
+        best = suggest_model(self._catalogue, is_page, lossy)
+        if (
+            best is None
+            or current is None
+            or (current.kind, current.inputs) == (best.kind, best.inputs)
+        ):
             self.suggested_model_id = None
         else:
             self.suggested_model_id = best.id
