@@ -30,6 +30,7 @@ import numpy as np
 
 from benchmarks.common import RESULTS, list_pairs, machine_info, merge_json, psnr_y, to_float
 from benchmarks.quality import BICUBIC, ModelUpscaler, available_models, bicubic_upscale, make_pair
+from liif_desktop.cpuinfo import cpu_flags
 from training.degrade import encode, gaussian_blur, gaussian_noise
 
 SEED = 2027
@@ -71,20 +72,6 @@ def image_rng(set_name: str, scale: int, image: str, setting: str) -> np.random.
 def degraded_lr(lr: np.ndarray, set_name: str, scale: int, image: str, setting: str) -> np.ndarray:
     """The LR of one benchmark image under ``setting`` (deterministic)."""
     return SETTINGS[setting](lr, image_rng(set_name, scale, image, setting))
-
-
-def cpu_flags(names: tuple[str, ...] = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")) -> dict:
-    """Which of ``names`` the CPU reports in /proc/cpuinfo (empty off Linux)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return {}
-    flags: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    return {n: n in flags for n in names}
 
 
 def evaluate(

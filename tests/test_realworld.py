@@ -41,12 +41,6 @@ def test_mixed_noise_is_seeded_per_image() -> None:
     assert 1.0 < a.astype(float).std() < 8.0  # σ 5/255 noise, blurred by JPEG a little
 
 
-def test_cpu_flags_reports_the_asked_flags() -> None:
-    flags = realworld.cpu_flags(("avx2", "no_such_flag"))
-    if flags:
-        assert set(flags) == {"avx2", "no_such_flag"} and flags["no_such_flag"] is False
-
-
 @pytest.mark.skipif(not (BENCHMARK_DATA / "Set5").is_dir(), reason="Set5 not present")
 def test_bicubic_loses_psnr_under_jpeg_on_one_set5_image() -> None:
     clean = realworld.evaluate("bicubic", "Set5", 4, "clean", None, limit=1)
