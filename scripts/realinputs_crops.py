@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     .venv/bin/python scripts/realinputs_crops.py \
-        --models edsr-baseline-liif=Official photo-real-liif="Photo (real inputs)"
+        --receipt-models edsr-baseline-liif=Official document-liif=Document \
+        --photo-models edsr-baseline-liif=Official
 
 Receipt: a crop of an SROIE receipt scan (the first crop of the OCR benchmark), reduced ×4
 with MATLAB bicubic and saved as JPEG 75 (4:2:0). Photo: a crop of a DIV2K validation LR image
@@ -58,21 +59,28 @@ def compare(lr: np.ndarray, models: list[tuple[str, str]], input_label: str) -> 
     return strip(panels)
 
 
+def _model_arg(text: str) -> tuple[str, str]:
+    model_id, _, label = text.partition("=")
+    return model_id, label or model_id
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", required=True, help="id_or_path=label")
+    parser.add_argument("--receipt-models", nargs="+", required=True, help="id_or_path=label")
+    parser.add_argument("--photo-models", nargs="+", required=True, help="id_or_path=label")
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     args = parser.parse_args(argv)
-    models = [tuple(m.split("=", 1)) if "=" in m else (m, m) for m in args.models]
+    receipt_models = [_model_arg(m) for m in args.receipt_models]
+    photo_models = [_model_arg(m) for m in args.photo_models]
 
     crop = choose_crops()[0]
     receipt = crop_pixels(crop)
     receipt = receipt[: receipt.shape[0] // 12 * 12, : min(receipt.shape[1], 240) // 12 * 12]
     lr = jpeg(reduce(receipt, SCALE), QUALITY)
-    compare(lr, models, f"JPEG {QUALITY} input").save(args.out / "realinputs-receipt.png")
+    compare(lr, receipt_models, f"JPEG {QUALITY} input").save(args.out / "realinputs-receipt.png")
 
     photo = load_rgb(PHOTO / "0801x4.png")[20:84, 40:104]
-    compare(jpeg(photo, QUALITY), models, f"JPEG {QUALITY} input").save(
+    compare(jpeg(photo, QUALITY), photo_models, f"JPEG {QUALITY} input").save(
         args.out / "realinputs-photo.png"
     )
     print(f"wrote {args.out / 'realinputs-receipt.png'} and {args.out / 'realinputs-photo.png'}")
