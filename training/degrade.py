@@ -59,7 +59,8 @@ class Degradation:
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Degradation:
         """Settings from a JSON object (lists become tuples; unknown keys are an error)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+        return cls(**values)
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
