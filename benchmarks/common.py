@@ -140,8 +140,12 @@ def machine_info() -> dict[str, Any]:
     """Where and when a result was measured."""
     import torch  # imported here so the PSNR helpers stay usable without torch
 
+    from liif_desktop.cpuinfo import cpu_flags
+
     info: dict[str, Any] = {
         "cpu": _cpu_model(),
+        # speed facts hold per CPU: whether bf16 runs natively decides the precision
+        "cpu_flags": cpu_flags(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
