@@ -26,7 +26,7 @@ from liif_desktop.cli_rules import (
     stop_on_signals,
 )
 from liif_desktop.export.imagewrite import FORMAT_SUFFIXES, format_for_suffix, normalise_format
-from liif_desktop.export.job_options import JobOptions, add_job_arguments
+from liif_desktop.export.job_options import JobOptions, add_job_arguments, positive_int
 from liif_desktop.export.naming import (
     DEFAULT_PATTERN,
     PATTERN_FIELDS,
@@ -85,16 +85,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``liif-upscale`` argument parser."""
     fields = ", ".join("{" + f + "}" for f in PATTERN_FIELDS)
@@ -115,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit inside WxH keeping the aspect ratio; WxH! for exactly WxH (x and y scales "
         "may then differ)",
     )
-    size.add_argument("--width", type=_positive_int, metavar="W", help="output width")
-    size.add_argument("--height", type=_positive_int, metavar="H", help="output height")
+    size.add_argument("--width", type=positive_int, metavar="W", help="output width")
+    size.add_argument("--height", type=positive_int, metavar="H", help="output height")
     parser.add_argument(
         "-o",
         "--output",
@@ -141,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["png", "jpeg", "jpg", "tiff", "tif", "webp"],
         help="output format (default: from -o's suffix, else the input's format, else PNG)",
     )
-    parser.add_argument("--quality", type=_positive_int, default=92, help="JPEG/WebP quality")
+    parser.add_argument("--quality", type=positive_int, default=92, help="JPEG/WebP quality")
     parser.add_argument(
         "--pattern", default=DEFAULT_PATTERN, help=f"output name pattern; fields: {fields}"
     )
@@ -167,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write a greyscale map of where the model invented detail (NAME.invented.png)",
     )
-    parser.add_argument("--tile", type=_positive_int, default=256, help=argparse.SUPPRESS)
+    parser.add_argument("--tile", type=positive_int, default=256, help=argparse.SUPPRESS)
     add_job_arguments(parser)
     return parser
 

@@ -19,7 +19,8 @@ def _shard_arg(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _count_arg(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (shared with the CLI's own options)."""
     try:
         value = int(text)
     except ValueError:
@@ -55,11 +56,11 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
         "--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)"
     )
     group.add_argument(
-        "--workers", type=_count_arg, help="Ray actors (default: one per GPU, else per CPU)"
+        "--workers", type=positive_int, help="Ray actors (default: one per GPU, else per CPU)"
     )
     group.add_argument(
         "--threads-per-worker",
-        type=_count_arg,
+        type=positive_int,
         default=1,
         metavar="T",
         help="torch threads of each Ray actor on CPU (default 1)",

@@ -95,7 +95,7 @@ class RegionRenderer:
             # oneDNN's convolutions run ~1.5× faster on channels-last weights (measured on
             # the encoder); the result is the same up to float rounding. In place and
             # idempotent: every renderer of a model agrees on it.
-            self._encoder_model.to(memory_format=torch.channels_last)
+            self._encoder_model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     # -- latent codes ------------------------------------------------------------------
 
