@@ -28,7 +28,13 @@ try:
 except CheckpointError as exc:
     message = str(exc)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this program's own peak: ru_maxrss survives exec, so it would also count the
+# forking parent's pages (pytest's, hundreds of MB late in a full run).
+try:
+    with open("/proc/self/status") as status:
+        peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"seconds": seconds, "peak_rss": peak, "message": message}))
 """
 
