@@ -10,7 +10,7 @@ of a column on the column only, so a grid needs no per-pixel coordinate tensors 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -203,10 +203,42 @@ class FoldedDecoder:
         torch.Tensor
             (len(rows), len(cols), 3) raw predictions (float32).
         """
+        n_rows, n_cols = int(qy.index.shape[1]), int(qx.index.shape[1])
+        out = torch.empty(n_rows, n_cols, 3, dtype=torch.float32, device=proj.device)
+        for r0, r1, preds, areas in self.chunk_predictions(
+            proj, origin, lr_size, out_size, qy, qx, max_queries, should_stop
+        ):
+            if len(preds) == 1:
+                out[r0:r1] = preds[0]
+                continue
+            total = torch.stack(areas).sum(0)
+            acc = torch.zeros_like(preds[0])
+            for pred, area in zip(preds, reversed(areas), strict=True):
+                acc += pred * (area / total).unsqueeze(-1)
+            out[r0:r1] = acc
+        return out
+
+    def chunk_predictions(
+        self,
+        proj: torch.Tensor,
+        origin: tuple[int, int],
+        lr_size: tuple[int, int],
+        out_size: tuple[int, int],
+        qy: AxisQueries,
+        qx: AxisQueries,
+        max_queries: int = 8192,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[int, int, list[torch.Tensor], list[torch.Tensor]]]:
+        """The local ensemble's predictions, chunk by chunk of output rows, before blending.
+
+        Yields ``(r0, r1, preds, areas)``: the rows ``r0:r1`` of the grid, the (r, c, 3) raw
+        prediction of each ensemble member and its (r, c) area; member ``k`` is weighted by
+        the area opposite to it, ``areas[-1 - k] / sum(areas)``. Polls ``should_stop``
+        between chunks (raises :class:`Cancelled`).
+        """
         lr_h, lr_w = lr_size
         out_h, out_w = out_size
         n_rows, n_cols = int(qy.index.shape[1]), int(qx.index.shape[1])
-        out = torch.empty(n_rows, n_cols, 3, dtype=torch.float32, device=proj.device)
         rows_per_chunk = max(1, max_queries // max(n_cols, 1))
         cw = self.coord_weight.to(proj.device)
         cell_term = torch.zeros(self.hidden_dim, dtype=self.dtype, device=proj.device)
@@ -233,15 +265,7 @@ class FoldedDecoder:
                     h += col_terms[sx][None, :, :]
                     preds.append(self._mlp_tail(h))
                     areas.append((ry[:, None] * rx_all[sx][None, :]).abs() + 1e-9)
-            if len(preds) == 1:
-                out[r0:r1] = preds[0]
-                continue
-            total = torch.stack(areas).sum(0)
-            acc = torch.zeros_like(preds[0])
-            for pred, area in zip(preds, reversed(areas), strict=True):
-                acc += pred * (area / total).unsqueeze(-1)
-            out[r0:r1] = acc
-        return out
+            yield r0, r1, preds, areas
 
     def _mlp_tail(self, h: torch.Tensor) -> torch.Tensor:
         torch.relu_(h)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from liif_desktop.model.decoder import Cancelled, FoldedDecoder, axis_queries
+from liif_desktop.model.decoder import FoldedDecoder, axis_queries
 
 
 class SpreadDecoder(FoldedDecoder):
@@ -42,38 +42,14 @@ class SpreadDecoder(FoldedDecoder):
             blend, averaged over the three channels (raw units, RGB is ``raw * 0.5 + 0.5``).
             Without a local ensemble the spread is zero.
         """
-        lr_h, lr_w = lr_size
-        out_h, out_w = out_size
-        qy = axis_queries(out_h, lr_h, rows[0], rows[1], self.ensemble)
-        qx = axis_queries(out_w, lr_w, cols[0], cols[1], self.ensemble)
+        qy = axis_queries(out_size[0], lr_size[0], rows[0], rows[1], self.ensemble)
+        qx = axis_queries(out_size[1], lr_size[1], cols[0], cols[1], self.ensemble)
         n_rows, n_cols = rows[1] - rows[0], cols[1] - cols[0]
         out = torch.empty(n_rows, n_cols, 3, dtype=torch.float32, device=proj.device)
         spread = torch.zeros(n_rows, n_cols, dtype=torch.float32, device=proj.device)
-        rows_per_chunk = max(1, max_queries // max(n_cols, 1))
-        cw = self.coord_weight.to(proj.device)
-        cell_term = torch.zeros(self.hidden_dim, dtype=self.dtype, device=proj.device)
-        if self.cell_decode:
-            cell_term = cw[:, 2] * (2.0 / out_h * lr_h) + cw[:, 3] * (2.0 / out_w * lr_w)
-        iy_all = (qy.index - origin[0]).to(proj.device)
-        ix_all = (qx.index - origin[1]).to(proj.device)
-        ry_all = qy.rel.to(proj.device)
-        rx_all = qx.rel.to(proj.device)
-        col_terms = [torch.outer(rx_all[s].to(self.dtype), cw[:, 1]) for s in range(len(rx_all))]
-        for r0 in range(0, n_rows, rows_per_chunk):
-            if should_stop is not None and should_stop():
-                raise Cancelled
-            r1 = min(n_rows, r0 + rows_per_chunk)
-            preds, areas = [], []
-            for sy in range(len(iy_all)):
-                ry = ry_all[sy, r0:r1]
-                row_term = torch.outer(ry.to(self.dtype), cw[:, 0]) + cell_term
-                band = proj[iy_all[sy, r0:r1]]
-                for sx in range(len(ix_all)):
-                    h = band[:, ix_all[sx]]
-                    h += row_term[:, None, :]
-                    h += col_terms[sx][None, :, :]
-                    preds.append(self._mlp_tail(h))
-                    areas.append((ry[:, None] * rx_all[sx][None, :]).abs() + 1e-9)
+        for r0, r1, preds, areas in self.chunk_predictions(
+            proj, origin, lr_size, out_size, qy, qx, max_queries, should_stop
+        ):
             if len(preds) == 1:
                 out[r0:r1] = preds[0]
                 continue
