@@ -8,7 +8,8 @@ Usage (from the repository root)::
 The input (11040×7360, 81.3 MP, black RGB) is written once to a temporary folder. A fresh
 child process runs the real command line, ``liif_desktop.cli.main([png, '-s', '2', '-o',
 out.png])``: loading, the free-space check, the 22080×14720 output buffer, every tile
-quantised into it, the PNG written and moved into place. Rendering all 325 MP of output with
+quantised into it (a temporary file beside the output since the spill change: a folder on
+disk, not tmpfs, so the pixels do not sit in RAM), the PNG written and moved into place. Rendering all 325 MP of output with
 LIIF would take hours on a small CPU, so only the first ``--real-tiles`` tiles go through the
 model (that shows the renderer's working set, which is bounded); the other tiles are black
 arrays of the same size, handed over in the same loop. Peak RSS is the child's ``ru_maxrss``.
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             "about": "Peak RSS of liif-upscale -s 2 on an 81.3 MP (11040x7360) all-black PNG, "
             "fresh process, model edsr-baseline-liif (the default), fp32; the first "
             f"{args.real_tiles} tiles rendered by the model, the rest black stubs in the same "
-            "loop; full output buffer, PNG written. See benchmarks/huge_black.py.",
+            "loop; output pixels held as the export holds them (since issue 16's spill: in a "
+            "temporary file beside the output, on disk, read back by bands of rows), PNG "
+            "written. See benchmarks/huge_black.py.",
             "target": f"peak RSS <= {TARGET_GIB} GiB",
             "machine": machine_info(),
         }

@@ -17,6 +17,11 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
+from liif_desktop.export.spill import SpilledPixels
+
+#: Samples to encode: an array, or rows kept on disk (PNG only).
+Pixels = np.ndarray | SpilledPixels
+
 #: Output formats and their usual suffix.
 FORMAT_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WEBP": ".webp"}
 _SUFFIX_FORMATS = {
@@ -71,7 +76,7 @@ def _drop_alpha_on_white(pixels: np.ndarray) -> np.ndarray:
 
 def write_image(
     fh: BinaryIO,
-    pixels: np.ndarray,
+    pixels: Pixels,
     fmt: str,
     quality: int = 92,
     icc_profile: bytes | None = None,
@@ -100,6 +105,11 @@ def write_image(
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"expected (H, W, 1..4) pixels, got shape {pixels.shape}")
     notes: list[str] = []
+    if isinstance(pixels, SpilledPixels):
+        if fmt != "PNG":
+            raise ValueError(f"{fmt} is written from pixels in memory, not spilled to disk")
+        write_png(fh, pixels, icc_profile, dpi, exif)
+        return notes
     if pixels.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
         notes.append(f"{fmt} holds 8 bits per sample: the 16-bit result was reduced to 8 bits")
         pixels = _to_8bit(pixels)
@@ -157,7 +167,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
-def _png_rows(samples: np.ndarray) -> Iterator[bytes]:
+def _png_rows(samples: Pixels) -> Iterator[bytes]:
     """Rows with the PNG 'Sub' filter (type 1) applied, a band of rows at a time."""
     height, width, channels = samples.shape
     bpp = samples.dtype.itemsize * channels
@@ -175,7 +185,7 @@ def _png_rows(samples: np.ndarray) -> Iterator[bytes]:
 
 def write_png(
     fh: BinaryIO,
-    samples: np.ndarray,
+    samples: Pixels,
     icc_profile: bytes | None = None,
     dpi: tuple[float, float] | None = None,
     exif: bytes | None = None,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -34,6 +34,7 @@ from liif_desktop.export.safety import (
     estimated_file_bytes,
     resolve_target,
 )
+from liif_desktop.export.spill import SpilledPixels, should_spill
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
 from liif_desktop.render.full import output_tiles, render_image
@@ -281,13 +282,17 @@ def _tiles(
         yield rows, cols, renderer.render(plan.full_size, grid_rows, grid_cols, should_stop)
 
 
-def _allocate(out_size: tuple[int, int], channels: int, dtype: type) -> np.ndarray:
+def _allocate(
+    out_size: tuple[int, int], channels: int, dtype: type, spill_folder: Path | None
+) -> np.ndarray | SpilledPixels:
     pixels = out_size[0] * out_size[1]
     nbytes = pixels * channels * np.dtype(dtype).itemsize
     if pixels > MAX_OUTPUT_PIXELS:
         raise ExportError(
             f"an output of {out_size[1]}×{out_size[0]} ({pixels / 1e6:.0f} MP) is too large"
         )
+    if spill_folder is not None:
+        return SpilledPixels((*out_size, channels), dtype, spill_folder)
     try:
         return np.empty((*out_size, channels), dtype=dtype)
     except MemoryError as exc:
@@ -305,7 +310,8 @@ def render_output(
     should_stop: Callable[[], bool] | None = None,
     path: Path | None = None,
     start: float | None = None,
-) -> Generator[ExportProgress, None, np.ndarray]:
+    spill_folder: Path | None = None,
+) -> Generator[ExportProgress, None, Any]:
     """Render ``image`` (or ``settings.region``) into a new array, yielding progress.
 
     Parameters
@@ -314,18 +320,20 @@ def render_output(
         ``np.uint8`` or ``np.uint16`` samples.
     path, start
         The target named in the progress and the ``time.monotonic()`` the job started.
+    spill_folder
+        Keep the pixels in a temporary file in this folder instead of memory
+        (:class:`~liif_desktop.export.spill.SpilledPixels`, read back by whole rows; the
+        caller closes it). None: an in-memory array.
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or SpilledPixels
         (H, W, C) with C = 1 (grey) or 3 (RGB), plus 1 for alpha (the generator's value).
     """
     start = time.monotonic() if start is None else start
     plan = _plan(image.size, settings)
-    total = plan.out_size[0] * plan.out_size[1]
-    colour_channels = 1 if image.grey else 3
-    channels = colour_channels + (1 if image.alpha is not None else 0)
-    out = _allocate(plan.out_size, channels, dtype)
+    channels = (1 if image.grey else 3) + (1 if image.alpha is not None else 0)
+    out = _allocate(plan.out_size, channels, dtype, spill_folder)
     precision = resolve_precision(settings.precision, next(model.parameters()).device)
     renderer = RegionRenderer(
         model, image.rgb, precision=precision, feature_cache_bytes=EXPORT_CACHE_BYTES
@@ -333,18 +341,46 @@ def render_output(
     alpha = None
     if image.alpha is not None:
         alpha = Image.fromarray(np.ascontiguousarray(image.alpha, dtype=np.float32))
+    try:
+        yield from _fill(
+            out, dtype, renderer, plan, settings, image, alpha, should_stop, path, start
+        )
+    except BaseException:
+        if isinstance(out, SpilledPixels):
+            out.close()
+        raise
+    return out
+
+
+def _fill(
+    out: np.ndarray | SpilledPixels,
+    dtype: type[np.unsignedinteger],
+    renderer: RegionRenderer,
+    plan: _Plan,
+    settings: ExportSettings,
+    image: LoadedImage,
+    alpha: Image.Image | None,
+    should_stop: Callable[[], bool] | None,
+    path: Path | None,
+    start: float,
+) -> Iterator[ExportProgress]:
+    """Render every tile of ``plan`` into ``out`` (quantised, alpha added), yielding progress."""
+    channels = out.shape[2]
+    colour_channels = 1 if image.grey else 3
+    total = plan.out_size[0] * plan.out_size[1]
     r0, c0 = plan.origin
     render_start = time.monotonic()
     done = 0
     yield ExportProgress("render", 0, total, time.monotonic() - start, None, path, plan.out_size)
     for rows, cols, rgb in _tiles(renderer, plan, settings.tile, should_stop):
-        block = out[rows[0] : rows[1], cols[0] : cols[1]]
+        block = np.empty((*rgb.shape[:2], channels), dtype=dtype)
         colour = rgb @ _LUMA if image.grey else rgb
         block[..., :colour_channels] = quantize(colour.reshape(*rgb.shape[:2], -1), dtype)
         if alpha is not None:
             grid_rows, grid_cols = (rows[0] + r0, rows[1] + r0), (cols[0] + c0, cols[1] + c0)
             a = _alpha_tile(alpha, image.size, plan.full_size, grid_rows, grid_cols)
             block[..., colour_channels] = quantize(a, dtype)
+        out[rows[0] : rows[1], cols[0] : cols[1]] = block
         done += (rows[1] - rows[0]) * (cols[1] - cols[0])
         spent = time.monotonic() - render_start
         eta = spent * (total - done) / done if done else None
@@ -352,7 +388,6 @@ def render_output(
         yield ExportProgress("render", done, total, elapsed, eta, path, plan.out_size)
     if should_stop is not None and should_stop():
         raise Cancelled
-    return out
 
 
 def scaled_dpi(image: LoadedImage, settings: ExportSettings) -> tuple[float, float] | None:
@@ -420,9 +455,15 @@ def export_image(
     pending = PendingFile(path)
     try:
         channels = (1 if image.grey else 3) + (1 if image.alpha is not None else 0)
-        needed = estimated_file_bytes(plan.out_size, channels, np.dtype(dtype).itemsize, fmt)
+        itemsize = np.dtype(dtype).itemsize
+        needed = estimated_file_bytes(plan.out_size, channels, itemsize, fmt)
+        spill = should_spill(plan.out_size, channels, itemsize, fmt)
+        if spill:  # the raw pixels sit beside the file until it is written
+            needed += plan.out_size[0] * plan.out_size[1] * channels * itemsize
         check_free_space(path.parent, needed)
-        out = yield from render_output(image, model, settings, dtype, should_stop, path, start)
+        out = yield from render_output(
+            image, model, settings, dtype, should_stop, path, start, path.parent if spill else None
+        )
         yield ExportProgress("write", total, total, time.monotonic() - start, 0.0, path)
         try:
             warnings += imagewrite.write_image(
@@ -436,6 +477,9 @@ def export_image(
             )
         except OSError as exc:
             raise ExportError(describe_os_error(exc, path)) from exc
+        finally:
+            if isinstance(out, SpilledPixels):
+                out.close()
         del out
         final = pending.commit(overwrite=settings.policy is OverwritePolicy.OVERWRITE)
     except BaseException:
