@@ -226,10 +226,15 @@ def crop_renders(crop: Crop, models: dict[str, Any], cache: Path | None) -> dict
     (read by OCR) with its ensemble spread; bicubic; and on the map grid (the input grid
     ×:data:`~liif_desktop.render.invention.MAP_GRID`): the Document model with its spread,
     the photo model, and the Document model on the input perturbed by a checkerboard and by
-    seeded noise.
+    seeded noise (four seeds).
     """
     from liif_desktop.imresize import imresize
-    from liif_desktop.render.invention import MAP_GRID, perturbed_input, render_with_spread
+    from liif_desktop.render.invention import (
+        MAP_GRID,
+        PERTURBATION_SEED,
+        perturbed_input,
+        render_with_spread,
+    )
     from liif_desktop.render.region import RegionRenderer
 
     path = None
@@ -260,6 +265,15 @@ def crop_renders(crop: Crop, models: dict[str, Any], cache: Path | None) -> dict
         "grid_photo": enlarge(photo, lr_float, grid)[0],
         "grid_checker": enlarge(document, perturbed_input(lr_float, "checker"), grid)[0],
         "grid_noise": enlarge(document, perturbed_input(lr_float, "noise"), grid)[0],
+        "grid_noise2": enlarge(
+            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 1), grid
+        )[0],
+        "grid_noise3": enlarge(
+            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 2), grid
+        )[0],
+        "grid_noise4": enlarge(
+            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 3), grid
+        )[0],
         "text": read_text(sr),
     }
     if path is not None:
@@ -328,7 +342,15 @@ def candidate_maps(r: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
         "edge_strength": edge_strength(r["sr"]),
     }
     maps = {name: _blur(values, sigma) for name, values in raw.items()}
-    maps["chosen"] = whole_map(r["grid_sr"], r["grid_noise"], size)
+    maps["chosen"] = whole_map(r["grid_sr"], [r["grid_noise"], r["grid_noise2"]], size)
+    # The same map with the next two seeds, and with one pattern or all four: how much the
+    # figures owe to the patterns drawn.
+    maps["chosen_seeds_2028_2029"] = whole_map(
+        r["grid_sr"], [r["grid_noise3"], r["grid_noise4"]], size
+    )
+    maps["one_pattern"] = whole_map(r["grid_sr"], [r["grid_noise"]], size)
+    four = [r["grid_noise"], r["grid_noise2"], r["grid_noise3"], r["grid_noise4"]]
+    maps["four_patterns"] = whole_map(r["grid_sr"], four, size)
     maps["edge_strength_raw"] = raw["edge_strength"]
     maps["random"] = np.random.default_rng(seed).random(size)
     return maps
@@ -363,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         CONTRAST_FLOOR,
         MAP_GRID,
         PERTURBATION,
+        PERTURBATION_DRAWS,
         PERTURBATION_KIND,
+        PERTURBATION_SEED,
         SCORE_SCALE,
         SMOOTHING,
     )
@@ -425,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "random_baseline_auc": summary["random"]["auc"],
         "chosen": (
-            f"{PERTURBATION_KIND} perturbation of {PERTURBATION * 255:.0f}/255: output gain over "
+            f"{PERTURBATION_DRAWS} x {PERTURBATION_KIND} perturbation of "
+            f"{PERTURBATION * 255:.0f}/255 (seeds {PERTURBATION_SEED}+k): mean output gain over "
             f"contrast (+{CONTRAST_FLOOR}), smoothed {SMOOTHING} input px, on the input grid "
             f"x{MAP_GRID}; map = 1 - exp(-score / {SCORE_SCALE})"
         ),

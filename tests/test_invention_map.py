@@ -12,6 +12,7 @@ from liif_desktop.model.liif import LIIF
 from liif_desktop.render.invention import (
     MAP_GRID,
     PERTURBATION,
+    PERTURBATION_DRAWS,
     companions,
     invention_tile,
     map_grid,
@@ -80,8 +81,9 @@ def test_tiles_join_into_the_whole_map(tiny_model: LIIF, out_size: tuple[int, in
     base, perturbed = companions(renderer)
     assert base is renderer and companions(renderer)[1] is perturbed
     whole_grid = ((0, grid[0]), (0, grid[1]))
-    a, b = base.render(grid, *whole_grid), perturbed.render(grid, *whole_grid)
-    expected = whole_map(a, b, out_size)
+    assert len(perturbed) == PERTURBATION_DRAWS == 2
+    a = base.render(grid, *whole_grid)
+    expected = whole_map(a, [p.render(grid, *whole_grid) for p in perturbed], out_size)
     assert expected.shape == out_size and expected.dtype == np.float32
     assert 0.0 <= expected.min() and expected.max() <= 1.0 and expected.std() > 0
     stitched = np.zeros(out_size, dtype=np.float32)
@@ -96,7 +98,8 @@ def test_tiles_join_into_the_whole_map(tiny_model: LIIF, out_size: tuple[int, in
 def test_low_precision_renderers_get_an_fp32_base(tiny_model: LIIF) -> None:
     renderer = RegionRenderer(tiny_model, _image(), precision="bf16")
     base, perturbed = companions(renderer)
-    assert base is not renderer and base.precision == "fp32" and perturbed.precision == "fp32"
+    assert base is not renderer and base.precision == "fp32"
+    assert all(p.precision == "fp32" for p in perturbed)
 
 
 def test_invention_tile_checks_and_cancels(tiny_model: LIIF) -> None:
