@@ -102,3 +102,16 @@ def test_degraded_sampler_touches_only_the_lr_patch() -> None:
     assert not np.array_equal(lr, _image())
     np.testing.assert_array_equal(gt, 0.5)
     assert scale == 2.0 and coord.shape == (4, 2)
+
+
+def test_real_inputs_checkpoints_are_selected_on_degraded_validation_with_a_clean_guard() -> None:
+    from training.finetune_document import selection_score
+
+    start = {"x4": 30.0, "x4_degraded": 25.0, "mean": 27.5}
+    cfg = {"select": {"score": "x4_degraded", "guard": "x4", "max_drop_db": 0.3}}
+    assert selection_score(cfg, start, start) == 25.0
+    better = {"x4": 29.8, "x4_degraded": 25.6, "mean": 27.7}
+    assert selection_score(cfg, better, start) == 25.6
+    too_soft = {"x4": 29.6, "x4_degraded": 26.0, "mean": 27.8}  # clean fell 0.4 dB
+    assert selection_score(cfg, too_soft, start) == float("-inf")
+    assert selection_score({}, too_soft, start) == 27.8  # no rule: the mean

@@ -112,6 +112,24 @@ def validate(model: LIIF, sets: dict[str, tuple[int, Pairs]]) -> dict[str, float
     return scores
 
 
+def selection_score(cfg: dict[str, Any], score: dict[str, float], start: dict[str, float]) -> float:
+    """The number a checkpoint is selected by (higher is better), from its validation scores.
+
+    By default the mean over the validation sets. With ``select`` in the config,
+    ``{"score": name, "guard": name, "max_drop_db": d}``: the ``score`` set's PSNR, as long as
+    the ``guard`` set has not dropped more than ``d`` dB below its value at the start
+    (``start``); a checkpoint past that bound is never selected (-inf). A real-inputs model is
+    chosen on its degraded validation while its clean validation stays near the original's.
+    """
+    rule = cfg.get("select")
+    if not rule:
+        return float(score["mean"])
+    guard = str(rule["guard"])
+    if score[guard] < start[guard] - float(rule["max_drop_db"]):
+        return -math.inf
+    return float(score[str(rule["score"])])
+
+
 def learning_rate(cfg: dict[str, Any], it: int) -> float:
     """Linear warm-up, then cosine decay from ``lr`` to ``lr_min``."""
     warm = int(cfg.get("warmup", 0))
@@ -171,6 +189,11 @@ def validation_sets(cfg: dict[str, Any]) -> dict[str, tuple[int, Pairs]]:
     return sets
 
 
+def model_at_start(cfg: dict[str, Any]) -> LIIF:
+    """The weights a run starts from (its ``init`` checkpoint)."""
+    return load_checkpoint(_resolve(cfg["init"]))
+
+
 def run(cfg: dict[str, Any], resume: bool = True) -> Path:
     """Fine-tune per ``cfg``; returns the path of the best checkpoint."""
     torch.set_num_threads(int(cfg.get("threads", 2)))
@@ -217,11 +240,13 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         model.load_state_dict(state["sd"])
         opt.load_state_dict(state["optimizer"])
         start, best = int(state["iteration"]), float(state["best"])
-        print(f"resumed at iteration {start}, best {best:.3f} dB", flush=True)
+        initial = state.get("initial_scores") or validate(model_at_start(cfg), pages)
+        print(f"resumed at iteration {start}, best {best:.3f}", flush=True)
     else:
         score = validate(model, pages)
         print(f"it 0 val {json.dumps(score)} (initial weights)", flush=True)
-        best = score["mean"]
+        initial = score
+        best = selection_score(cfg, score, initial)
         save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": 0})
 
     t0, losses = time.time(), []
@@ -249,9 +274,9 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
             )
         if done % int(cfg["val_every"]) == 0 or done == int(cfg["iterations"]):
             score = validate(model, pages)
-            improved = score["mean"] > best
+            improved = selection_score(cfg, score, initial) > best
             if improved:
-                best = score["mean"]
+                best = selection_score(cfg, score, initial)
                 save_checkpoint(
                     out_dir / "best.pth", model, args, half=True, extra={"iteration": done}
                 )
@@ -262,6 +287,7 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
                     "optimizer": opt.state_dict(),
                     "iteration": done,
                     "best": best,
+                    "initial_scores": initial,
                 },
                 last,
             )
@@ -269,13 +295,13 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
     if losses and done % int(cfg["val_every"]) != 0 and done != int(cfg["iterations"]):
         # Stopped by the time limit between two validations.
         score = validate(model, pages)
-        if score["mean"] > best:
-            best = score["mean"]
+        if selection_score(cfg, score, initial) > best:
+            best = selection_score(cfg, score, initial)
             save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": done})
         print(f"it {done} val {json.dumps(score)}", flush=True)
         state = {"sd": model.state_dict(), "optimizer": opt.state_dict()}
-        torch.save({**state, "iteration": done, "best": best}, last)
-    print(f"finished: best validation {best:.3f} dB -> {out_dir / 'best.pth'}", flush=True)
+        torch.save({**state, "iteration": done, "best": best, "initial_scores": initial}, last)
+    print(f"finished: best validation {best:.3f} -> {out_dir / 'best.pth'}", flush=True)
     return out_dir / "best.pth"
 
 
