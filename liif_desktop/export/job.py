@@ -452,8 +452,9 @@ def export_image(
     if image.bit_depth == 16 and dtype == np.uint8:
         warnings.append(f"{fmt} holds 8 bits per sample: the 16-bit image was written as 8-bit")
 
-    pending = PendingFile(path)
+    pending: PendingFile | None = None
     try:
+        pending = PendingFile(path)
         channels = (1 if image.grey else 3) + (1 if image.alpha is not None else 0)
         itemsize = np.dtype(dtype).itemsize
         needed = estimated_file_bytes(plan.out_size, channels, itemsize, fmt)
@@ -483,7 +484,8 @@ def export_image(
         del out
         final = pending.commit(overwrite=settings.policy is OverwritePolicy.OVERWRITE)
     except BaseException:
-        pending.discard()
+        if pending is not None:
+            pending.discard()
         raise
     yield ExportProgress(
         "done",

@@ -221,9 +221,21 @@ class PendingFile:
         except OSError as exc:
             raise ExportError(describe_os_error(exc, folder)) from exc
         self.temp_path = Path(name)
-        self.handle: BinaryIO = os.fdopen(fd, "wb")
-        with contextlib.suppress(OSError):
-            os.chmod(self.temp_path, _FILE_MODE)
+        handle: BinaryIO | None = None
+        try:
+            handle = os.fdopen(fd, "wb")
+            with contextlib.suppress(OSError):
+                os.chmod(self.temp_path, _FILE_MODE)
+        except BaseException:  # e.g. SIGTERM raised here: the caller never gets the object
+            with contextlib.suppress(OSError):
+                if handle is not None:
+                    handle.close()
+                else:
+                    os.close(fd)
+            with contextlib.suppress(OSError):
+                self.temp_path.unlink()
+            raise
+        self.handle: BinaryIO = handle
 
     def commit(self, overwrite: bool) -> Path:
         """Flush, close and move the file into place; return where it went.
