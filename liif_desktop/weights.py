@@ -118,9 +118,15 @@ class ModelInfo:
         if psnr is not None:
             paper = " (paper)" if self.quality.get("figures") == "paper" else ""
             parts.append(f"Set5 ×4 {psnr:.2f} dB{paper}")
+        jpeg = self.quality.get("jpeg75", {}).get("Set14", {}).get("x4")
+        if jpeg is not None:
+            parts.append(f"Set14 ×4 from JPEG-75 {float(jpeg):.2f} dB")
         cer = self.quality.get("ocr_cer_x4")
         if cer is not None:
             parts.append(f"OCR CER ×4 {float(cer):.3f}")
+        jpeg_cer = self.quality.get("ocr_cer_x4_jpeg75")
+        if jpeg_cer is not None:
+            parts.append(f"from JPEG-75 {float(jpeg_cer):.3f}")
         if self.relative_time >= 1.5:
             parts.append(f"{self.relative_time:.0f}× slower")
         label = ", ".join(parts) if parts else "quality not measured"

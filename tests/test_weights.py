@@ -122,3 +122,18 @@ def test_manifest_says_what_each_model_suits_in_one_line() -> None:
     for info in weights.read_manifest():
         assert info.inputs in ("clean", "real")
         assert info.suits and "\n" not in info.suits and len(info.suits) < 90
+
+
+def test_real_inputs_models_show_their_jpeg_figures() -> None:
+    info = weights.ModelInfo(
+        id="photo-real",
+        name="Photo (real inputs)",
+        path=Path("x.pth"),
+        inputs="real",
+        quality={"Set5": {"x4": 31.95}, "jpeg75": {"Set14": {"x4": 26.42}}},
+    )
+    assert info.quality_label() == "Set5 ×4 31.95 dB, Set14 ×4 from JPEG-75 26.42 dB"
+    doc = weights.ModelInfo(
+        id="d", name="d", path=Path("d.pth"), quality={"ocr_cer_x4": 0.15, "ocr_cer_x4_jpeg75": 0.3}
+    )
+    assert doc.quality_label() == "OCR CER ×4 0.150, from JPEG-75 0.300"
