@@ -9,10 +9,11 @@ The input (11040×7360, 81.3 MP, black RGB) is written once to a temporary folde
 child process runs the real command line, ``liif_desktop.cli.main([png, '-s', '2', '-o',
 out.png])``: loading, the free-space check, the 22080×14720 output buffer, every tile
 quantised into it (a temporary file beside the output since the spill change: a folder on
-disk, not tmpfs, so the pixels do not sit in RAM), the PNG written and moved into place. Rendering all 325 MP of output with
-LIIF would take hours on a small CPU, so only the first ``--real-tiles`` tiles go through the
-model (that shows the renderer's working set, which is bounded); the other tiles are black
-arrays of the same size, handed over in the same loop. Peak RSS is the child's ``ru_maxrss``.
+disk, not tmpfs, so the pixels do not sit in RAM), the PNG written and moved into place.
+Rendering all 325 MP of output with LIIF would take hours on a small CPU, so only the first
+``--real-tiles`` tiles go through the model (that shows the renderer's working set, which is
+bounded); the other tiles are black arrays of the same size, handed over in the same loop.
+Peak RSS is the child's ``ru_maxrss``.
 
 ``--tree`` runs the child against another checkout (e.g. before a change) for a side-by-side
 figure; the result is merged into ``benchmarks/results/huge_black.json`` under ``--label``.
