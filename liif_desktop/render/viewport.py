@@ -489,7 +489,7 @@ class ViewportController:
                 return False
         invention = request.invention and geometry.zoom > INVENTION_MIN_ZOOM
         steps = list(self._steps(layers, keys, visible, downscale, invention))
-        prefetched: set[tuple[str, bool]] = set()
+        prefetched: dict[tuple[str, bool], int] = {}
         for step in steps:
             if self._superseded(request):
                 return False
@@ -499,14 +499,21 @@ class ViewportController:
                     return False
                 continue
             layer = layers[step.layer]
-            # Latent codes first, in as few windows as possible: the visible part's before
-            # the layer's first step, the edge tiles' off-screen parts before its first
-            # off-screen step (so they never delay the visible pixels).
+            # Latent codes first, in as few windows as possible: the first visible step's
+            # own (so a pixel shows soon after a jump, however heavy the encoder), then the
+            # rest of the visible part's before the layer's second step, the edge tiles'
+            # off-screen parts before its first off-screen step (so they never delay the
+            # visible pixels).
             phase = (step.layer, step.offscreen)
-            if phase not in prefetched:
-                prefetched.add(phase)
+            count = prefetched.get(phase, 0)
+            if count < 2:
+                prefetched[phase] = count + 1
                 region = _union(keys) if phase[1] or visible is None else visible
-                if not self._prefetch(request, layer, image, region):
+                if count == 0 and not phase[1]:
+                    region = _intersect(step.key, visible) or region
+                if (count == 0 or not phase[1]) and not self._prefetch(
+                    request, layer, image, region
+                ):
                     return False
             ck = TileCacheKey(image_id, layer.model_id, out_size, step.key)
             update = self._run_step(request, step, layer, image, ck, visible)
