@@ -66,6 +66,7 @@ class FakeRenderer:
         self.calls: list[tuple[tuple[int, int], np.ndarray, np.ndarray]] = []
         self.cancelled = 0
         self.running = threading.Event()
+        self.log: list[tuple[str, tuple[int, int], tuple[int, int]]] = []
 
     def factory(self, model, image, features, precision):
         return self
@@ -76,8 +77,19 @@ class FakeRenderer:
         c = cols[None, :].astype(np.float32) / out_size[1]
         return np.stack([r + 0 * c, c + 0 * r, (r + c) / 2], axis=-1).astype(np.float32)
 
+    def prefetch(self, out_size, rows, cols, should_stop=None):
+        self.log.append(("prefetch", rows, cols))
+
     def render_points(self, out_size, row_index, col_index, should_stop=None):
         self.calls.append((out_size, np.array(row_index), np.array(col_index)))
+        rows, cols = np.asarray(row_index), np.asarray(col_index)
+        self.log.append(
+            (
+                "render",
+                (int(rows.min()), int(rows.max()) + 1),
+                (int(cols.min()), int(cols.max()) + 1),
+            )
+        )
         self.running.set()
         while not self.gate.wait(0.002):
             if should_stop is not None and should_stop():
@@ -468,3 +480,26 @@ def test_invention_maps_follow_the_exact_visible_pixels_and_only_when_asked(
     for rows, cols in asked:  # visible parts only
         assert visible.rows[0] <= rows[0] and rows[1] <= visible.rows[1]
         assert visible.cols[0] <= cols[0] and cols[1] <= visible.cols[1]
+
+
+def test_first_tiles_latent_codes_are_encoded_before_the_rest_of_the_view(
+    make_controller, collector
+) -> None:
+    fake = FakeRenderer()
+    controller = make_controller(tile_size=16, renderer_factory=fake.factory)
+    controller.set_image("img", random_image(20, 20, seed=1))
+    controller.set_model("m", _model())
+    geometry = ViewGeometry((20, 20), 4.0, (10.0, 6.0), (40, 30))  # out 80×80, several tiles
+    visible = geometry.visible_rect()
+    assert visible is not None
+    controller.request_view(geometry)
+    assert controller.wait_idle(TIMEOUT)
+    kinds = [entry[0] for entry in fake.log]
+    first, second, *offscreen = (i for i, k in enumerate(kinds) if k == "prefetch")
+    assert first == 0 and kinds[1] == "render" and second == 2  # one tile, then the rest
+    assert len(offscreen) <= 1  # the edge tiles' off-screen parts, once
+    _, rows, cols = fake.log[0]
+    _, r, c = fake.log[1]
+    assert rows[0] <= r[0] and r[1] <= rows[1] and cols[0] <= c[0] and c[1] <= cols[1]
+    assert (rows[1] - rows[0]) * (cols[1] - cols[0]) <= 16 * 16
+    assert (fake.log[2][1], fake.log[2][2]) == (visible.rows, visible.cols)
