@@ -264,18 +264,11 @@ def crop_renders(crop: Crop, models: dict[str, Any], cache: Path | None) -> dict
         "grid_spread": grid_spread,
         "grid_photo": enlarge(photo, lr_float, grid)[0],
         "grid_checker": enlarge(document, perturbed_input(lr_float, "checker"), grid)[0],
-        "grid_noise": enlarge(document, perturbed_input(lr_float, "noise"), grid)[0],
-        "grid_noise2": enlarge(
-            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 1), grid
-        )[0],
-        "grid_noise3": enlarge(
-            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 2), grid
-        )[0],
-        "grid_noise4": enlarge(
-            document, perturbed_input(lr_float, "noise", PERTURBATION_SEED + 3), grid
-        )[0],
         "text": read_text(sr),
     }
+    for k in range(4):  # grid_noise, grid_noise2 ... 4: the map's patterns and two more
+        noisy = perturbed_input(lr_float, "noise", PERTURBATION_SEED + k)
+        out[f"grid_noise{k + 1 if k else ''}"] = enlarge(document, noisy, grid)[0]
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **out)

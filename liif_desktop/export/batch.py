@@ -184,6 +184,20 @@ class BatchEvent:
     elapsed: float = 0.0
     summary: BatchSummary | None = None
 
+    @classmethod
+    def finished(cls, total: int, summary: BatchSummary) -> BatchEvent:
+        """The batch's last event: everything accounted for, with the summary."""
+        return cls(
+            "finished",
+            total,
+            total,
+            overall_fraction=1.0,
+            eta=0.0,
+            elapsed=summary.elapsed,
+            summary=summary,
+            message=summary.describe(),
+        )
+
 
 def _namer(
     item: BatchItem, settings: BatchSettings, produced: set[Path]
@@ -348,16 +362,7 @@ def run_batch(
             summary.failed.append((item.source, reason))
             yield event("file_failed", index, source=item.source, message=reason)
     summary.elapsed = time.monotonic() - start
-    yield BatchEvent(
-        "finished",
-        total,
-        total,
-        overall_fraction=1.0,
-        eta=0.0,
-        elapsed=summary.elapsed,
-        summary=summary,
-        message=summary.describe(),
-    )
+    yield BatchEvent.finished(total, summary)
 
 
 __all__ = [

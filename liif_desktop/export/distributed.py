@@ -300,16 +300,7 @@ def gather(
         summary.cancelled = True
     _in_input_order(summary, items)
     summary.elapsed = time.monotonic() - start
-    yield BatchEvent(
-        "finished",
-        total,
-        total,
-        overall_fraction=1.0,
-        eta=0.0,
-        elapsed=summary.elapsed,
-        summary=summary,
-        message=summary.describe(),
-    )
+    yield BatchEvent.finished(total, summary)
 
 
 def run_in_process(

@@ -5,8 +5,8 @@ so no row of the output is finished until the last strip is: the encoder needs e
 before it can write the first row. Holding those pixels in memory costs 3 bytes per output
 pixel (0.9 GiB for an 81 MP image at ×2). :class:`SpilledPixels` keeps them in a file beside
 the output instead, written tile by tile and read back a band of rows at a time by the PNG
-writer, so the process's memory stays about the same whatever the output
-size. Plain file I/O, not ``mmap``: pages of a mapped file would count as the process's own.
+writer, so the process's memory stays about the same whatever the output size. Plain file
+I/O, not ``mmap``: pages of a mapped file would count as the process's own.
 
 On POSIX systems the file is unlinked as soon as it is open, so nothing is left behind even
 after ``kill -9``; elsewhere it carries the export's temporary-file name, which the next job
@@ -66,10 +66,6 @@ class SpilledPixels:
             self._path = None
         except OSError:
             pass  # Windows: removed in close(), or swept by the next job in this folder
-
-    @property
-    def nbytes(self) -> int:
-        return self.shape[0] * self._row_bytes
 
     def _handle(self) -> io.FileIO:
         if self._file is None:

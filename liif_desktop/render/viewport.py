@@ -505,16 +505,16 @@ class ViewportController:
             # off-screen parts before its first off-screen step (so they never delay the
             # visible pixels).
             phase = (step.layer, step.offscreen)
-            count = prefetched.get(phase, 0)
-            if count < 2:
-                prefetched[phase] = count + 1
-                region = _union(keys) if phase[1] or visible is None else visible
-                if count == 0 and not phase[1]:
-                    region = _intersect(step.key, visible) or region
-                if (count == 0 or not phase[1]) and not self._prefetch(
-                    request, layer, image, region
-                ):
-                    return False
+            seen = prefetched[phase] = prefetched.get(phase, 0) + 1
+            region: TileKey | None = None
+            if step.offscreen:
+                region = _union(keys) if seen == 1 else None
+            elif seen == 1:
+                region = _intersect(step.key, visible)
+            elif seen == 2:
+                region = visible
+            if region is not None and not self._prefetch(request, layer, image, region):
+                return False
             ck = TileCacheKey(image_id, layer.model_id, out_size, step.key)
             update = self._run_step(request, step, layer, image, ck, visible)
             if update is not None and not self._deliver(request, [update], step):
