@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 from liif_desktop.export import spill
 from liif_desktop.export.imageio import LoadedImage
 from liif_desktop.export.job import ExportSettings, OutputSize, export_image
+from liif_desktop.export.safety import ExportError
 from liif_desktop.export.spill import SpilledPixels, should_spill
 from liif_desktop.model.decoder import Cancelled
 from liif_desktop.model.liif import LIIF
@@ -87,3 +89,24 @@ def test_cancelled_spilled_export_leaves_nothing(
             )
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_that_fails_is_an_export_error(tmp_path: Path) -> None:
+    pixels = SpilledPixels((4, 4, 3), np.uint8, tmp_path)
+
+    class FullDisk:
+        def seek(self, offset: int) -> int:
+            return offset
+
+        def write(self, data: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    real = pixels._file
+    pixels._file = FullDisk()  # type: ignore[assignment]
+    with pytest.raises(ExportError, match="disk is full"):
+        pixels[0:2, 0:2] = np.zeros((2, 2, 3), np.uint8)
+    pixels._file = real
+    pixels.close()

@@ -47,7 +47,7 @@ class SpilledPixels:
     Raises
     ------
     ExportError
-        The file cannot be created.
+        The file cannot be created or written (the disk is full ...).
     """
 
     def __init__(self, shape: tuple[int, int, int], dtype: type, folder: Path) -> None:
@@ -55,6 +55,7 @@ class SpilledPixels:
         self.dtype = np.dtype(dtype)
         self.ndim = 3
         self._row_bytes = self.shape[1] * self.shape[2] * self.dtype.itemsize
+        self._folder = folder
         try:
             fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
         except OSError as exc:
@@ -81,13 +82,16 @@ class SpilledPixels:
             raise ValueError(f"block of shape {data.shape} does not fit rows {rows}, cols {cols}")
         fh = self._handle()
         item = self.shape[2] * self.dtype.itemsize
-        if c0 == 0 and c1 == self.shape[1]:
-            fh.seek(r0 * self._row_bytes)
-            fh.write(data.data)
-            return
-        for i in range(data.shape[0]):
-            fh.seek((r0 + i) * self._row_bytes + c0 * item)
-            fh.write(data[i].data)
+        try:
+            if c0 == 0 and c1 == self.shape[1]:
+                fh.seek(r0 * self._row_bytes)
+                fh.write(data.data)
+                return
+            for i in range(data.shape[0]):
+                fh.seek((r0 + i) * self._row_bytes + c0 * item)
+                fh.write(data[i].data)
+        except OSError as exc:  # a disk that filled up since the check, a removed drive
+            raise ExportError(describe_os_error(exc, self._folder)) from exc
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         if not isinstance(rows, slice):
