@@ -109,7 +109,9 @@ class Timeline:
             return self.lock.wait_for(lambda: bool(self.coarse), timeout)
 
 
-def cold_view(model_id: str, precision: str, timeout: float) -> dict[str, Any]:
+def cold_view(
+    model_id: str, precision: str, timeout: float, feature_tile: int | None = None
+) -> dict[str, Any]:
     """The jump to ×4 on a fresh controller (nothing cached), then a zoom change while
     rendering."""
     from liif_desktop.render.geometry import ViewGeometry
@@ -121,7 +123,8 @@ def cold_view(model_id: str, precision: str, timeout: float) -> dict[str, Any]:
     model = load_model(info)
     image, source = document_scan()
     timeline = Timeline()
-    controller = ViewportController(timeline, tile_size=TILE, precision=precision)
+    options = {} if feature_tile is None else {"feature_tile": feature_tile}
+    controller = ViewportController(timeline, tile_size=TILE, precision=precision, **options)
     try:
         controller.set_image("scan", image)
         controller.set_model(model_id, model)
@@ -156,6 +159,7 @@ def cold_view(model_id: str, precision: str, timeout: float) -> dict[str, Any]:
         result = {
             "model": model_id,
             "precision": controller.precision,
+            "feature_tile": controller.feature_tile,
             "calibration_s": round(calibration_s, 3),
             "tiles": len(keys),
             "visible_megapixels": round(visible.shape[0] * visible.shape[1] / 1e6, 3),
@@ -199,11 +203,19 @@ def _busy(stop_at: float) -> None:
         pass
 
 
-def run_child(model_id: str, precision: str, wait_policy: str, timeout: float) -> dict[str, Any]:
+def run_child(
+    model_id: str,
+    precision: str,
+    wait_policy: str,
+    timeout: float,
+    feature_tile: int | None = None,
+) -> dict[str, Any]:
     env = dict(os.environ)
     env["OMP_WAIT_POLICY"] = wait_policy
     cmd = [sys.executable, __file__, "--child", model_id, "--precision", precision]
     cmd += ["--timeout", str(timeout)]
+    if feature_tile is not None:
+        cmd += ["--feature-tile", str(feature_tile)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=REPO)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -233,10 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--active-too", action="store_true", help="also measure with OpenMP's active wait"
     )
+    parser.add_argument(
+        "--compare-feature-tile",
+        type=int,
+        help="also run the quiet view with latent-code tiles of this size (side by side)",
+    )
+    parser.add_argument("--feature-tile", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(cold_view(args.child, args.precision, args.timeout)))
+        print(json.dumps(cold_view(args.child, args.precision, args.timeout, args.feature_tile)))
         return 0
 
     from benchmarks.common import machine_info
@@ -259,6 +277,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{model_id}, OMP_WAIT_POLICY={policy} ...", flush=True)
             quiet = run_child(model_id, args.precision, policy, args.timeout)
             figures: dict[str, Any] = {"quiet": quiet}
+            if args.compare_feature_tile:
+                other = run_child(
+                    model_id, args.precision, policy, args.timeout, args.compare_feature_tile
+                )
+                figures[f"quiet_feature_tile_{args.compare_feature_tile}"] = other
+                figures["coarse_view_speedup_over_that"] = round(
+                    other["coarse_view_s"] / quiet["coarse_view_s"], 2
+                )
+                figures["view_exact_speedup_over_that"] = round(
+                    other["view_exact_s"] / quiet["view_exact_s"], 2
+                )
             if args.hog:
                 budget = 4 * quiet["all_done_s"] + 120
                 hog = with_hog(

@@ -115,3 +115,20 @@ def test_real_inputs_checkpoints_are_selected_on_degraded_validation_with_a_clea
     too_soft = {"x4": 29.6, "x4_degraded": 26.0, "mean": 27.8}  # clean fell 0.4 dB
     assert selection_score(cfg, too_soft, start) == float("-inf")
     assert selection_score({}, too_soft, start) == 27.8  # no rule: the mean
+
+
+def test_decoder_learning_rate_scale_freezes_or_slows_the_decoder() -> None:
+    from tests.conftest import make_tiny_model
+    from training.finetune_document import make_optimizer
+
+    model = make_tiny_model(seed=3)
+    frozen = make_optimizer({"lr": 1e-4, "decoder_lr_scale": 0.0}, model)
+    assert len(frozen.param_groups) == 1
+    encoder_params = {id(p) for p in model.encoder.parameters()}
+    assert {id(p) for p in frozen.param_groups[0]["params"]} == encoder_params
+    assert not any(p.requires_grad for p in model.imnet.parameters())
+
+    model = make_tiny_model(seed=3)
+    slowed = make_optimizer({"lr": 1e-4, "decoder_lr_scale": 0.25}, model)
+    assert [g["scale"] for g in slowed.param_groups] == [1.0, 0.25]
+    assert sum(len(g["params"]) for g in slowed.param_groups) == len(list(model.parameters()))

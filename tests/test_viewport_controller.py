@@ -16,7 +16,7 @@ from liif_desktop.render.cache import ByteLRU
 from liif_desktop.render.full import upscale_array
 from liif_desktop.render.geometry import TileKey, ViewGeometry
 from liif_desktop.render.preview import SourcePreview, to_uint8
-from liif_desktop.render.region import RegionRenderer
+from liif_desktop.render.region import RegionRenderer, _rectangles
 from liif_desktop.render.viewport import (
     INVENTION,
     MAIN,
@@ -431,13 +431,29 @@ def test_prefetch_encodes_a_view_in_one_window_with_the_same_codes() -> None:
     got = renderer.render((80, 104), (0, 80), (0, 104))
     assert len(calls) == 1  # rendering found every tile cached
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    # with some tiles cached, each tile row's run of missing tiles is one window
+    # with a tile cached inside, the missing ones are encoded as bands around it
     renderer.features.clear()
     renderer.feature_tile_at(1, 1)
     calls.clear()
     renderer.prefetch((80, 104), (0, 80), (0, 104))
-    assert len(calls) == 4  # row 0, row 1 left, row 1 right, row 2
+    assert len(calls) == 4  # above, left of, right of and below the cached tile
     np.testing.assert_allclose(renderer.render((80, 104), (0, 80), (0, 104)), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("hole", [None, (2, 4, 3, 6), (0, 1, 0, 9), (5, 7, 8, 9)])
+def test_missing_latent_tiles_are_covered_by_few_disjoint_rectangles(hole) -> None:
+    grid = {(r, c) for r in range(8) for c in range(10)}
+    cached = set()
+    if hole is not None:
+        r0, r1, c0, c1 = hole
+        cached = {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+    rects = _rectangles(grid - cached)
+    covered = [
+        (r, c) for r0, r1, c0, c1 in rects for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+    ]
+    assert len(covered) == len(set(covered))  # disjoint
+    assert set(covered) == grid - cached
+    assert len(rects) <= (1 if hole is None else 4)
 
 
 def test_invention_maps_follow_the_exact_visible_pixels_and_only_when_asked(

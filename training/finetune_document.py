@@ -190,8 +190,26 @@ def validation_sets(cfg: dict[str, Any]) -> dict[str, tuple[int, Pairs]]:
 
 
 def model_at_start(cfg: dict[str, Any]) -> LIIF:
-    """The weights a run starts from (its ``init`` checkpoint)."""
-    return load_checkpoint(_resolve(cfg["init"]))
+    """The weights the selection guard is measured against: ``select.reference`` when given
+    (a run that continues another model keeps the original's clean quality as its bound),
+    else the run's ``init`` checkpoint."""
+    rule = cfg.get("select") or {}
+    return load_checkpoint(_resolve(rule.get("reference", cfg["init"])))
+
+
+def make_optimizer(cfg: dict[str, Any], model: LIIF) -> torch.optim.Adam:
+    """Adam over the encoder and the decoder MLP, each group with its learning-rate ``scale``.
+
+    ``decoder_lr_scale`` (default 1) multiplies the decoder's rate; 0 freezes the decoder, so
+    only the encoder learns to map damaged inputs onto latent codes the original decoder reads.
+    """
+    decoder_scale = float(cfg.get("decoder_lr_scale", 1.0))
+    groups: list[dict[str, Any]] = [{"params": list(model.encoder.parameters()), "scale": 1.0}]
+    if decoder_scale > 0:
+        groups.append({"params": list(model.imnet.parameters()), "scale": decoder_scale})
+    else:
+        model.imnet.requires_grad_(False)
+    return torch.optim.Adam(groups, lr=float(cfg["lr"]))
 
 
 def run(cfg: dict[str, Any], resume: bool = True) -> Path:
@@ -203,7 +221,7 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
     init = _resolve(cfg["init"])
     model = load_checkpoint(init).train()
     args = torch.load(init, map_location="cpu", weights_only=True)["model"]["args"]
-    opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
+    opt = make_optimizer(cfg, model)
 
     held_out = set(held_out_photos(cfg))
     photos = [
@@ -246,6 +264,9 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         score = validate(model, pages)
         print(f"it 0 val {json.dumps(score)} (initial weights)", flush=True)
         initial = score
+        if "reference" in (cfg.get("select") or {}):
+            initial = validate(model_at_start(cfg), pages)
+            print(f"reference val {json.dumps(initial)}", flush=True)
         best = selection_score(cfg, score, initial)
         save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": 0})
 
@@ -258,7 +279,7 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         rng = np.random.default_rng([int(cfg["seed"]), it])
         inp, coord, cell, gt = make_batch(samplers, mix, int(cfg["batch_size"]), rng)
         for group in opt.param_groups:
-            group["lr"] = learning_rate(cfg, it)
+            group["lr"] = learning_rate(cfg, it) * group["scale"]
         loss = torch.nn.functional.l1_loss(model(inp, coord, cell), (gt - 0.5) / 0.5)
         opt.zero_grad(set_to_none=True)
         loss.backward()

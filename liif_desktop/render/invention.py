@@ -224,6 +224,7 @@ def _finish(
 
 
 Companions = tuple[RegionRenderer, tuple[RegionRenderer, ...]]
+COMPANION_FEATURE_TILE = 128
 _companions: weakref.WeakKeyDictionary[RegionRenderer, Companions] = weakref.WeakKeyDictionary()
 _companions_lock = threading.Lock()
 
@@ -253,7 +254,9 @@ def companions(renderer: RegionRenderer) -> Companions:
                     renderer.model,
                     pixels,
                     halo=renderer.halo,
-                    feature_tile=renderer.feature_tile,
+                    # Encoded tile by tile here: small viewer tiles would pay the halo
+                    # several times over.
+                    feature_tile=max(renderer.feature_tile, COMPANION_FEATURE_TILE),
                     max_queries=renderer.max_queries,
                 )
 

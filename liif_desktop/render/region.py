@@ -28,6 +28,31 @@ def tensor_nbytes(t: torch.Tensor) -> int:
     return t.element_size() * t.nelement()
 
 
+def _rectangles(cells: set[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Cover a set of (row, col) cells by disjoint rectangles ``(r0, r1, c0, c1)`` (inclusive).
+
+    Greedy: from the first uncovered cell in raster order, the longest run to the right, grown
+    downwards while the whole run is in the set. A full rectangle gives one rectangle; a
+    rectangle with a rectangular hole gives at most four bands.
+    """
+    left = set(cells)
+    out = []
+    for r, c in sorted(cells):
+        if (r, c) not in left:
+            continue
+        c1 = c
+        while (r, c1 + 1) in left:
+            c1 += 1
+        r1 = r
+        while all((r1 + 1, x) in left for x in range(c, c1 + 1)):
+            r1 += 1
+        for y in range(r, r1 + 1):
+            for x in range(c, c1 + 1):
+                left.discard((y, x))
+        out.append((r, r1, c, c1))
+    return out
+
+
 class RegionRenderer:
     """Renders rectangles of LIIF output grids of one image, caching latent codes by tile.
 
@@ -131,8 +156,8 @@ class RegionRenderer:
 
         Encoding tile by tile pays the halo on every tile: for LIIF-RDN (halo 24) a 128-pixel
         tile encodes 176² pixels, nearly twice its own. A view's missing tiles are encoded
-        as one window where they form a rectangle, else one window per run of missing tiles
-        in each tile row, and then cut into tiles for the cache.
+        in a few rectangular windows (one where they form a rectangle; four bands around a
+        hole already encoded) and then cut into tiles for the cache.
         """
         win_rows, win_cols = self.lr_window(out_size, rows, cols)
         t = self.feature_tile
@@ -141,18 +166,7 @@ class RegionRenderer:
         missing = {(ty, tx) for ty in tys for tx in txs if (ty, tx) not in self.features}
         if not missing:
             return
-        if len(missing) == len(tys) * len(txs):
-            groups = [(tys[0], tys[-1], txs[0], txs[-1])]
-        else:
-            groups = []
-            for ty in tys:
-                run: list[int] = []
-                for tx in [*txs, None]:
-                    if tx is not None and (ty, tx) in missing:
-                        run.append(tx)
-                    elif run:
-                        groups.append((ty, ty, run[0], run[-1]))
-                        run = []
+        groups = _rectangles(missing)
         h, w = self.lr_size
         for ty0, ty1, tx0, tx1 in groups:
             if should_stop is not None and should_stop():
