@@ -302,6 +302,10 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
                     out_dir / "best.pth", model, args, half=True, extra={"iteration": done}
                 )
             print(f"it {done} val {json.dumps(score)}{' best' if improved else ''}", flush=True)
+            if cfg.get("keep_every_validation"):
+                save_checkpoint(
+                    out_dir / f"it{done}.pth", model, args, half=True, extra={"iteration": done}
+                )
             torch.save(
                 {
                     "sd": model.state_dict(),
