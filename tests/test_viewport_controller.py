@@ -519,3 +519,10 @@ def test_first_tiles_latent_codes_are_encoded_before_the_rest_of_the_view(
     assert rows[0] <= r[0] and r[1] <= rows[1] and cols[0] <= c[0] and c[1] <= cols[1]
     assert (rows[1] - rows[0]) * (cols[1] - cols[0]) <= 16 * 16
     assert (fake.log[2][1], fake.log[2][2]) == (visible.rows, visible.cols)
+
+
+def test_latent_code_tiles_must_have_a_positive_size(collector) -> None:
+    with pytest.raises(ValueError, match="latent-code tile"):
+        ViewportController(collector, feature_tile=0)
+    with pytest.raises(ValueError, match="feature_tile"):
+        RegionRenderer(_model(), random_image(8, 8, seed=1), feature_tile=0)

@@ -279,7 +279,8 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         rng = np.random.default_rng([int(cfg["seed"]), it])
         inp, coord, cell, gt = make_batch(samplers, mix, int(cfg["batch_size"]), rng)
         for group in opt.param_groups:
-            group["lr"] = learning_rate(cfg, it) * group["scale"]
+            # A run saved before per-group rates has one group and no scale.
+            group["lr"] = learning_rate(cfg, it) * group.get("scale", 1.0)
         loss = torch.nn.functional.l1_loss(model(inp, coord, cell), (gt - 0.5) / 0.5)
         opt.zero_grad(set_to_none=True)
         loss.backward()

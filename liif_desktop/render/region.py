@@ -94,6 +94,8 @@ class RegionRenderer:
     ) -> None:
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
+        if feature_tile < 1:
+            raise ValueError(f"feature_tile must be positive, got {feature_tile}")
         self.model = model
         self.device = next(model.parameters()).device
         self.precision = precision

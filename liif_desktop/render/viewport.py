@@ -237,6 +237,8 @@ class ViewportController:
     ) -> None:
         if tile_size < 1:
             raise ValueError(f"tile size must be positive, got {tile_size}")
+        if feature_tile < 1:
+            raise ValueError(f"latent-code tile size must be positive, got {feature_tile}")
         if precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ValueError(f"unknown precision {precision!r}")
         self._on_update = on_update
