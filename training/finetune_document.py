@@ -264,7 +264,8 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         score = validate(model, pages)
         print(f"it 0 val {json.dumps(score)} (initial weights)", flush=True)
         initial = score
-        if "reference" in (cfg.get("select") or {}):
+        reference = (cfg.get("select") or {}).get("reference")
+        if reference is not None and _resolve(reference) != init:
             initial = validate(model_at_start(cfg), pages)
             print(f"reference val {json.dumps(initial)}", flush=True)
         best = selection_score(cfg, score, initial)
