@@ -271,6 +271,22 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
         best = selection_score(cfg, score, initial)
         save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": 0})
 
+    def checkpoint(done: int) -> None:
+        """Validate; keep the best (and, if asked, every) checkpoint and the state to resume."""
+        nonlocal best
+        score = validate(model, pages)
+        improved = selection_score(cfg, score, initial) > best
+        if improved:
+            best = selection_score(cfg, score, initial)
+            save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": done})
+        print(f"it {done} val {json.dumps(score)}{' best' if improved else ''}", flush=True)
+        if cfg.get("keep_every_validation"):
+            save_checkpoint(
+                out_dir / f"it{done}.pth", model, args, half=True, extra={"iteration": done}
+            )
+        state = {"sd": model.state_dict(), "optimizer": opt.state_dict()}
+        torch.save({**state, "iteration": done, "best": best, "initial_scores": initial}, last)
+
     t0, losses = time.time(), []
     limit_s = float(cfg.get("max_minutes") or math.inf) * 60
     for it in range(start, int(cfg["iterations"])):
@@ -296,38 +312,10 @@ def run(cfg: dict[str, Any], resume: bool = True) -> Path:
                 flush=True,
             )
         if done % int(cfg["val_every"]) == 0 or done == int(cfg["iterations"]):
-            score = validate(model, pages)
-            improved = selection_score(cfg, score, initial) > best
-            if improved:
-                best = selection_score(cfg, score, initial)
-                save_checkpoint(
-                    out_dir / "best.pth", model, args, half=True, extra={"iteration": done}
-                )
-            print(f"it {done} val {json.dumps(score)}{' best' if improved else ''}", flush=True)
-            if cfg.get("keep_every_validation"):
-                save_checkpoint(
-                    out_dir / f"it{done}.pth", model, args, half=True, extra={"iteration": done}
-                )
-            torch.save(
-                {
-                    "sd": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "iteration": done,
-                    "best": best,
-                    "initial_scores": initial,
-                },
-                last,
-            )
+            checkpoint(done)
     done = start + len(losses)
     if losses and done % int(cfg["val_every"]) != 0 and done != int(cfg["iterations"]):
-        # Stopped by the time limit between two validations.
-        score = validate(model, pages)
-        if selection_score(cfg, score, initial) > best:
-            best = selection_score(cfg, score, initial)
-            save_checkpoint(out_dir / "best.pth", model, args, half=True, extra={"iteration": done})
-        print(f"it {done} val {json.dumps(score)}", flush=True)
-        state = {"sd": model.state_dict(), "optimizer": opt.state_dict()}
-        torch.save({**state, "iteration": done, "best": best, "initial_scores": initial}, last)
+        checkpoint(done)  # stopped by the time limit between two validations
     print(f"finished: best validation {best:.3f} -> {out_dir / 'best.pth'}", flush=True)
     return out_dir / "best.pth"
 
